@@ -1,0 +1,244 @@
+// Package config reads pam-totp's configuration file, by default
+// /etc/pam-totp/config.yaml. Every key has a default, so a missing or empty
+// file means the defaults. Parsing is strict: an unknown key, a duplicate
+// key or a value out of range is an error that names the key and its line.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pam-totp/pam-totp/core/otp"
+)
+
+// DefaultPath is where the module and totpctl look for the configuration.
+const DefaultPath = "/etc/pam-totp/config.yaml"
+
+// Config is the whole configuration. The yaml names are the keys of the
+// file; pam-totp.yaml(5) documents each.
+type Config struct {
+	// StateDir holds one encrypted state file per enrolled user.
+	StateDir string `yaml:"state_dir"`
+	// KeyFile holds the 32-byte host key that encrypts the state files.
+	KeyFile string `yaml:"key_file"`
+
+	// Issuer is the name authenticator apps show for new enrollments.
+	// Empty means the host name.
+	Issuer string `yaml:"issuer"`
+	// Algorithm, Digits and Period are the parameters of new enrollments.
+	Algorithm otp.Algorithm `yaml:"algorithm"`
+	Digits    int           `yaml:"digits"`
+	Period    int           `yaml:"period"`
+	// SecretBytes is the size of new secrets.
+	SecretBytes int `yaml:"secret_bytes"`
+
+	// Window is how many time steps before and after the current one are
+	// also accepted, to allow for clock drift.
+	Window int `yaml:"window"`
+
+	// MaxFailures is how many consecutive failed attempts lock a user out.
+	MaxFailures int `yaml:"max_failures"`
+	// LockoutDelay is the length of the first lockout; each further
+	// lockout without a success in between doubles it, up to LockoutMax.
+	LockoutDelay Duration `yaml:"lockout_delay"`
+	LockoutMax   Duration `yaml:"lockout_max"`
+
+	// BackupCodes is how many backup codes a user is given.
+	BackupCodes int `yaml:"backup_codes"`
+
+	// Nullok lets users who are not enrolled pass without a code. The
+	// module's nullok argument turns it on for one PAM service.
+	Nullok bool `yaml:"nullok"`
+	// Prompt is the text of the module's prompt.
+	Prompt string `yaml:"prompt"`
+
+	// LockTimeout bounds the wait for another login of the same user.
+	LockTimeout Duration `yaml:"lock_timeout"`
+}
+
+// Default returns the configuration that an empty file means.
+func Default() *Config {
+	return &Config{
+		StateDir:     "/var/lib/pam-totp",
+		KeyFile:      "/etc/pam-totp/host.key",
+		Algorithm:    otp.SHA1,
+		Digits:       6,
+		Period:       30,
+		SecretBytes:  otp.DefaultSecretSize,
+		Window:       1,
+		MaxFailures:  10,
+		LockoutDelay: Duration(time.Minute),
+		LockoutMax:   Duration(time.Hour),
+		BackupCodes:  10,
+		Prompt:       "Verification code: ",
+		LockTimeout:  Duration(5 * time.Second),
+	}
+}
+
+// Params returns the code parameters for new enrollments.
+func (c *Config) Params() otp.Params {
+	return otp.Params{Algorithm: c.Algorithm, Digits: c.Digits, Period: c.Period}
+}
+
+// Load reads the file at path. A file that does not exist means the
+// defaults; any other failure to read it is an error.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Default(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads a configuration from YAML. Keys not in data keep their
+// defaults.
+func Parse(data []byte) (*Config, error) {
+	c := Default()
+	if err := decode(data, c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decode walks the document key by key, so that every error names the key
+// and its line.
+func decode(data []byte, c *Config) error {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return errors.New("the file must hold one YAML document")
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	top := doc.Content[0]
+	if top.Kind == yaml.ScalarNode && top.Tag == "!!null" {
+		return nil
+	}
+	if top.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: the file must be a mapping of keys to values", top.Line)
+	}
+
+	fields := fieldsByKey(c)
+	seen := map[string]int{}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		k, v := top.Content[i], top.Content[i+1]
+		f, ok := fields[k.Value]
+		if !ok {
+			return fmt.Errorf("line %d: unknown key %q", k.Line, k.Value)
+		}
+		if line, dup := seen[k.Value]; dup {
+			return fmt.Errorf("line %d: key %q is already set on line %d", k.Line, k.Value, line)
+		}
+		seen[k.Value] = k.Line
+		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+			return fmt.Errorf("line %d: key %q needs a single value", k.Line, k.Value)
+		}
+		if err := v.Decode(f.Addr().Interface()); err != nil {
+			return fmt.Errorf("line %d: key %q: %v", k.Line, k.Value, valueError(err, v.Value))
+		}
+	}
+	return nil
+}
+
+func fieldsByKey(c *Config) map[string]reflect.Value {
+	m := map[string]reflect.Value{}
+	rv := reflect.ValueOf(c).Elem()
+	for i := 0; i < rv.NumField(); i++ {
+		tag := rv.Type().Field(i).Tag.Get("yaml")
+		if tag != "" && tag != "-" {
+			m[tag] = rv.Field(i)
+		}
+	}
+	return m
+}
+
+// valueError turns yaml.v3's type errors into a plain sentence.
+func valueError(err error, value string) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("%q is not a valid value", value)
+	}
+	return err
+}
+
+// Validate checks every value's range and every path's form.
+func (c *Config) Validate() error {
+	for key, p := range map[string]string{"state_dir": c.StateDir, "key_file": c.KeyFile} {
+		if !filepath.IsAbs(p) {
+			return fmt.Errorf("config: %s must be an absolute path, not %q", key, p)
+		}
+	}
+	if err := c.Params().Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	checks := []struct {
+		key      string
+		v, lo, hi int
+	}{
+		{"secret_bytes", c.SecretBytes, otp.MinSecretSize, otp.MaxSecretSize},
+		{"window", c.Window, 0, 10},
+		{"max_failures", c.MaxFailures, 1, 100},
+		{"backup_codes", c.BackupCodes, 0, 100},
+	}
+	for _, ch := range checks {
+		if ch.v < ch.lo || ch.v > ch.hi {
+			return fmt.Errorf("config: %s is %d: want %d to %d", ch.key, ch.v, ch.lo, ch.hi)
+		}
+	}
+	if c.LockoutDelay <= 0 || c.LockoutMax < c.LockoutDelay {
+		return fmt.Errorf("config: lockout_delay (%v) must be positive and at most lockout_max (%v)",
+			c.LockoutDelay, c.LockoutMax)
+	}
+	if c.LockTimeout <= 0 || c.LockTimeout > Duration(time.Minute) {
+		return fmt.Errorf("config: lock_timeout is %v: want more than 0s and at most 1m", c.LockTimeout)
+	}
+	if len(c.Prompt) > 200 {
+		return errors.New("config: prompt is longer than 200 bytes")
+	}
+	return nil
+}
+
+// Duration is a time.Duration written in YAML as "30s", "5m" or "1h".
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return fmt.Errorf("%q is not a duration such as 30s, 5m or 1h", n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// String returns the duration as time.Duration prints it.
+func (d Duration) String() string { return time.Duration(d).String() }

@@ -1,0 +1,113 @@
+package otp
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Key is everything an authenticator app needs: the secret, its parameters
+// and the names it shows.
+type Key struct {
+	Issuer  string
+	Account string
+	Secret  []byte
+	Params
+}
+
+// URI returns the key as an otpauth:// URI in Google's Key URI Format:
+// otpauth://totp/Issuer:account?secret=...&issuer=Issuer, with algorithm,
+// digits and period written out only where they differ from the defaults,
+// since some apps refuse a key that names them at all.
+func (k Key) URI() string {
+	label := url.PathEscape(k.Account)
+	if k.Issuer != "" {
+		label = url.PathEscape(k.Issuer) + ":" + label
+	}
+	q := []string{"secret=" + EncodeSecret(k.Secret)}
+	if k.Issuer != "" {
+		q = append(q, "issuer="+url.QueryEscape(k.Issuer))
+	}
+	if k.Algorithm != SHA1 {
+		q = append(q, "algorithm="+k.Algorithm.String())
+	}
+	if k.Digits != 0 && k.Digits != DefaultParams.Digits {
+		q = append(q, "digits="+strconv.Itoa(k.Digits))
+	}
+	if k.Period != 0 && k.Period != DefaultParams.Period {
+		q = append(q, "period="+strconv.Itoa(k.Period))
+	}
+	return "otpauth://totp/" + label + "?" + strings.Join(q, "&")
+}
+
+// ParseURI reads an otpauth://totp/ URI. The issuer comes from the issuer
+// parameter, or else from the label's prefix; if both are there they must
+// agree. Missing parameters take the defaults. HOTP URIs are refused: only
+// time-based codes are supported.
+func ParseURI(s string) (Key, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return Key{}, fmt.Errorf("otp: invalid URI: %w", err)
+	}
+	if u.Scheme != "otpauth" {
+		return Key{}, fmt.Errorf("otp: URI scheme is %q, want otpauth", u.Scheme)
+	}
+	switch strings.ToLower(u.Host) {
+	case "totp":
+	case "hotp":
+		return Key{}, errors.New("otp: HOTP (counter-based) keys are not supported, only TOTP")
+	default:
+		return Key{}, fmt.Errorf("otp: URI type is %q, want totp", u.Host)
+	}
+
+	k := Key{Params: DefaultParams}
+	label := strings.TrimPrefix(u.Path, "/")
+	if i := strings.IndexByte(label, ':'); i >= 0 {
+		k.Issuer = strings.TrimSpace(label[:i])
+		label = label[i+1:]
+	}
+	k.Account = strings.TrimSpace(label)
+
+	q := u.Query()
+	if iss := q.Get("issuer"); iss != "" {
+		if k.Issuer != "" && k.Issuer != iss {
+			return Key{}, fmt.Errorf("otp: URI names two issuers, %q and %q", k.Issuer, iss)
+		}
+		k.Issuer = iss
+	}
+	if q.Get("secret") == "" {
+		return Key{}, errors.New("otp: URI has no secret")
+	}
+	if k.Secret, err = DecodeSecret(q.Get("secret")); err != nil {
+		return Key{}, err
+	}
+	if a := q.Get("algorithm"); a != "" {
+		if k.Algorithm, err = ParseAlgorithm(a); err != nil {
+			return Key{}, err
+		}
+	}
+	if k.Digits, err = intParam(q, "digits", k.Digits); err != nil {
+		return Key{}, err
+	}
+	if k.Period, err = intParam(q, "period", k.Period); err != nil {
+		return Key{}, err
+	}
+	if err := k.Params.Validate(); err != nil {
+		return Key{}, err
+	}
+	return k, nil
+}
+
+func intParam(q url.Values, name string, def int) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("otp: URI parameter %s=%q is not a number", name, v)
+	}
+	return n, nil
+}

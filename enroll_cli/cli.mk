@@ -1,0 +1,1 @@
+# Rules for enroll_cli.
