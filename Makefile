@@ -15,6 +15,7 @@ all:
 include pam_module/module.mk
 include enroll_cli/cli.mk
 include packaging/packaging.mk
+include packaging/dockertest/docker.mk
 
 $(BUILD):
 	mkdir -p $(BUILD)

@@ -1,0 +1,1 @@
+# Rules for the container integration suite.
