@@ -149,3 +149,9 @@ func Match(hashes []Hash, code string) int {
 	}
 	return found
 }
+
+// HashCode returns the stored form of one normalized code. It is used to
+// take over codes issued by another tool.
+func HashCode(rand io.Reader, code string) (Hash, error) {
+	return hash(rand, code)
+}

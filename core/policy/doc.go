@@ -1,0 +1,27 @@
+// Package policy decides whether a login's code is accepted. It is the one
+// place that reads and changes a user's state during a login, and the PAM
+// module and totpctl both go through it, so a code checked by either is
+// checked the same way.
+//
+// The rules, in the order they apply:
+//
+//   - A user who is locked out is refused, whatever they type, until the
+//     lockout ends or an administrator unlocks them.
+//   - A TOTP code is accepted for the current time step and for Window steps
+//     either side, to allow for clock drift (RFC 6238, section 5.2).
+//   - A code for a time step at or before the last accepted one is refused
+//     as a replay (RFC 6238, section 5.2; NIST SP 800-63B, 5.1.4.2), even
+//     within the window. A replay does not count as a failure: whoever sent
+//     it knew the code, so it tells them nothing.
+//   - Anything else that is not an unused backup code counts as a failure.
+//     MaxFailures consecutive failures lock the user out for LockoutDelay,
+//     doubled for each further lockout without a success between them, up
+//     to LockoutMax (RFC 4226, section 7.3). The count lives in the state
+//     file, so it holds across sessions, hosts' processes and reboots.
+//   - A backup code is accepted once and then removed.
+//   - Any success resets the failure count and the lockouts.
+//
+// All of this happens under the user's lock, so two logins racing with the
+// same code cannot both succeed. The clock and the source of randomness are
+// fields of the Verifier; nothing here reads the wall clock directly.
+package policy

@@ -1,0 +1,232 @@
+package policy
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pam-totp/pam-totp/core/backup"
+	"github.com/pam-totp/pam-totp/core/config"
+	"github.com/pam-totp/pam-totp/core/otp"
+	"github.com/pam-totp/pam-totp/core/store"
+)
+
+// Outcomes of Verify that callers branch on. Errors of the store (a missing
+// key, a corrupt or unsafe file, a busy lock) are passed through as they
+// are, and mean the code could not be checked.
+var (
+	// ErrWrongCode means the input was not a valid code or backup code.
+	ErrWrongCode = errors.New("wrong code")
+	// ErrReplayed means the code was right but was already used.
+	ErrReplayed = errors.New("code already used")
+	// ErrLocked is matched by every *LockedError.
+	ErrLocked = errors.New("locked out")
+	// ErrNotEnrolled means the user has no enrollment.
+	ErrNotEnrolled = store.ErrNotEnrolled
+	// ErrAlreadyEnrolled means an enrollment would replace another.
+	ErrAlreadyEnrolled = errors.New("user is already enrolled")
+)
+
+// LockedError means the user is locked out until Until.
+type LockedError struct {
+	Until time.Time
+}
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("locked out until %s", e.Until.UTC().Format(time.RFC3339))
+}
+
+// Is makes errors.Is(err, ErrLocked) true.
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+
+// Method says how a user proved the second factor.
+type Method int
+
+// The methods.
+const (
+	TOTP Method = iota + 1
+	BackupCode
+)
+
+func (m Method) String() string {
+	switch m {
+	case TOTP:
+		return "totp"
+	case BackupCode:
+		return "backup code"
+	}
+	return "none"
+}
+
+// Result describes an accepted code.
+type Result struct {
+	Method Method
+	// Skew is the accepted code's time step minus the current one.
+	Skew int
+	// BackupLeft is the number of unused backup codes.
+	BackupLeft int
+}
+
+// Verifier applies the policy of a configuration to a store.
+type Verifier struct {
+	Config *config.Config
+	Store  *store.Store
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of secrets and salts. Nil means crypto/rand.
+	Rand io.Reader
+}
+
+// New opens the store that cfg names.
+func New(cfg *config.Config) (*Verifier, error) {
+	s, err := store.Open(cfg.StateDir, cfg.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	s.LockTimeout = time.Duration(cfg.LockTimeout)
+	return &Verifier{Config: cfg, Store: s}, nil
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+func (v *Verifier) rand() io.Reader {
+	if v.Rand != nil {
+		return v.Rand
+	}
+	return rand.Reader
+}
+
+// Enrolled reports whether user is enrolled, without creating anything in
+// the state directory.
+func (v *Verifier) Enrolled(user string) (bool, error) {
+	return v.Store.Enrolled(user)
+}
+
+// Verify checks what user typed, a TOTP code or a backup code, and records
+// the outcome in the user's state.
+func (v *Verifier) Verify(user, input string) (Result, error) {
+	if ok, err := v.Store.Enrolled(user); err != nil {
+		return Result{}, err
+	} else if !ok {
+		return Result{}, ErrNotEnrolled
+	}
+	tx, err := v.Store.Begin(user)
+	if err != nil {
+		return Result{}, err
+	}
+	defer tx.Close()
+	st, err := tx.Load()
+	if err != nil {
+		return Result{}, err
+	}
+
+	now := v.now()
+	if now.Before(st.LockedUntil) {
+		return Result{}, &LockedError{Until: st.LockedUntil}
+	}
+
+	if code, err := otp.NormalizeCode(input, st.Digits); err == nil {
+		res, err := v.checkTOTP(st, code, now)
+		if err == nil {
+			return res, v.succeed(tx, st, now)
+		}
+		if errors.Is(err, ErrReplayed) {
+			return Result{}, err
+		}
+	} else if code, ok := backupInput(input, st.Digits); ok {
+		if i := backup.Match(st.Backup, code); i >= 0 {
+			st.Backup = append(st.Backup[:i], st.Backup[i+1:]...)
+			res := Result{Method: BackupCode, BackupLeft: len(st.Backup)}
+			return res, v.succeed(tx, st, now)
+		}
+	}
+	return Result{}, v.fail(tx, st, now)
+}
+
+// backupInput returns the normalized form of a backup code: one of ours, or
+// an 8-digit scratch code taken over from google-authenticator, which
+// cannot be confused with a TOTP code of fewer digits.
+func backupInput(input string, digits int) (string, bool) {
+	if code, err := backup.Normalize(input); err == nil {
+		return code, true
+	}
+	if digits != 8 {
+		if code, err := otp.NormalizeCode(input, 8); err == nil {
+			return code, true
+		}
+	}
+	return "", false
+}
+
+// checkTOTP looks for code in the window around now. It computes every
+// step of the window, whatever matches, so its time does not tell which
+// step matched.
+func (v *Verifier) checkTOTP(st *store.State, code string, now time.Time) (Result, error) {
+	cur := otp.TimeStep(now, st.Period)
+	w := v.Config.Window
+	found, skew := false, 0
+	var step uint64
+	for d := -w; d <= w; d++ {
+		if d < 0 && uint64(-d) > cur {
+			continue
+		}
+		s := uint64(int64(cur) + int64(d))
+		if otp.Equal(otp.HOTP(st.Secret, s, st.Algorithm, st.Digits), code) && !found {
+			found, step, skew = true, s, d
+		}
+	}
+	if !found {
+		return Result{}, ErrWrongCode
+	}
+	if step <= st.LastStep {
+		return Result{}, ErrReplayed
+	}
+	st.LastStep = step
+	return Result{Method: TOTP, Skew: skew}, nil
+}
+
+func (v *Verifier) succeed(tx *store.Tx, st *store.State, now time.Time) error {
+	st.LastUsed = now
+	st.Failures, st.Lockouts, st.LockedUntil = 0, 0, time.Time{}
+	if st.Confirmed.IsZero() {
+		st.Confirmed = now
+	}
+	return tx.Save(st)
+}
+
+// fail counts a failure, locks the user out after MaxFailures, and returns
+// the error to report: ErrWrongCode, or the store's error if the count could
+// not be saved.
+func (v *Verifier) fail(tx *store.Tx, st *store.State, now time.Time) error {
+	st.Failures++
+	locked := st.Failures >= v.Config.MaxFailures
+	if locked {
+		st.Lockouts++
+		st.LockedUntil = now.Add(v.lockoutDelay(st.Lockouts))
+		st.Failures = 0
+	}
+	if err := tx.Save(st); err != nil {
+		return err
+	}
+	if locked {
+		return fmt.Errorf("%w; too many failures, locked out until %s", ErrWrongCode,
+			st.LockedUntil.UTC().Format(time.RFC3339))
+	}
+	return ErrWrongCode
+}
+
+// lockoutDelay returns the length of the n-th consecutive lockout.
+func (v *Verifier) lockoutDelay(n int) time.Duration {
+	d, max := time.Duration(v.Config.LockoutDelay), time.Duration(v.Config.LockoutMax)
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	return min(d, max)
+}

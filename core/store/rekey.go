@@ -1,0 +1,82 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Enrolled reports whether user has a state file, without taking the
+// user's lock or creating anything, so that probing unknown names leaves
+// no trace in the state directory.
+func (s *Store) Enrolled(user string) (bool, error) {
+	if err := ValidUser(user); err != nil {
+		return false, err
+	}
+	_, err := os.Lstat(s.statePath(user))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	return true, nil
+}
+
+// Rekey rotates the host key. It creates a new key beside the key file
+// (with NewKeySuffix appended) unless one is there from an interrupted
+// rotation, re-seals every state file under it, and then renames it over
+// the key file. While the new key exists every transaction writes with it
+// and opens files sealed with either key, so a crash at any point leaves
+// every user able to log in, and running Rekey again finishes the job.
+//
+// done is called after each user's file is re-sealed; it may be nil.
+func (s *Store) Rekey(done func(user string)) error {
+	next := s.keyFile + NewKeySuffix
+	if _, err := s.readKey(next); errors.Is(err, fs.ErrNotExist) {
+		if err := CreateKey(next, s.rand()); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+
+	users, err := s.Users()
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if err := s.reseal(u); err != nil {
+			return fmt.Errorf("re-sealing %q (the rotation can be resumed by running it again): %w", u, err)
+		}
+		if done != nil {
+			done(u)
+		}
+	}
+
+	if err := os.Rename(next, s.keyFile); err != nil {
+		return fmt.Errorf("store: installing the new host key: %w", err)
+	}
+	return syncDir(filepath.Dir(s.keyFile))
+}
+
+func (s *Store) reseal(user string) error {
+	tx, err := s.Begin(user)
+	if err != nil {
+		return err
+	}
+	defer tx.Close()
+	st, err := tx.Load()
+	if errors.Is(err, ErrNotEnrolled) {
+		return nil // removed meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	if tx.KeyID() == tx.ring[0].id {
+		return nil
+	}
+	return tx.Save(st)
+}
