@@ -63,8 +63,11 @@ func DecodeSecret(s string) ([]byte, error) {
 	if clean == "" {
 		return nil, errors.New("otp: secret is empty")
 	}
+	// Unpadded base32 ends in a group of 2, 4, 5 or 7 characters, or none.
+	// The decoder drops a last group of 1, 3 or 6 without an error, so a
+	// typo could leave a shorter secret, or an empty one, unnoticed.
 	secret, err := b32.DecodeString(clean)
-	if err != nil {
+	if n := len(clean) % 8; err != nil || n == 1 || n == 3 || n == 6 {
 		return nil, fmt.Errorf("otp: secret: %d characters is not a valid base32 length", len(clean))
 	}
 	if len(secret) > MaxSecretSize {
