@@ -28,7 +28,9 @@ func (k Key) URI() string {
 	}
 	q := []string{"secret=" + EncodeSecret(k.Secret)}
 	if k.Issuer != "" {
-		q = append(q, "issuer="+url.QueryEscape(k.Issuer))
+		// RFC 3986 escaping, as the format asks: apps show a "+" from
+		// url.QueryEscape as a plus sign, not a space.
+		q = append(q, "issuer="+strings.ReplaceAll(url.QueryEscape(k.Issuer), "+", "%20"))
 	}
 	if k.Algorithm != SHA1 {
 		q = append(q, "algorithm="+k.Algorithm.String())
