@@ -73,11 +73,17 @@ func ParseURI(s string) (Key, error) {
 	k.Account = strings.TrimSpace(label)
 
 	q := u.Query()
-	if iss := q.Get("issuer"); iss != "" {
+	if iss := strings.TrimSpace(q.Get("issuer")); iss != "" {
 		if k.Issuer != "" && k.Issuer != iss {
 			return Key{}, fmt.Errorf("otp: URI names two issuers, %q and %q", k.Issuer, iss)
 		}
 		k.Issuer = iss
+	}
+	// The label splits at the first colon, so a name with a colon would
+	// read back differently; the Key URI Format forbids it.
+	if strings.Contains(k.Issuer, ":") || strings.Contains(k.Account, ":") {
+		return Key{}, fmt.Errorf("otp: URI issuer %q or account %q contains a colon, which the format forbids",
+			k.Issuer, k.Account)
 	}
 	if q.Get("secret") == "" {
 		return Key{}, errors.New("otp: URI has no secret")
