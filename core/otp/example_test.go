@@ -32,7 +32,8 @@ func ExampleKey_URI() {
 }
 
 func ExampleParseURI() {
-	k, err := otp.ParseURI("otpauth://totp/Example:alice@google.com?secret=JBSWY3DPEHPK3PXP&issuer=Example")
+	uri := "otpauth://totp/Example:alice@google.com?secret=JBSWY3DPEHPK3PXP&issuer=Example"
+	k, err := otp.ParseURI(uri)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -49,7 +49,8 @@ func FuzzParseURI(f *testing.F) {
 	s := "secret=" + rfcSecretB32
 	for _, u := range []string{
 		"otpauth://totp/Example:alice@google.com?secret=JBSWY3DPEHPK3PXP&issuer=Example",
-		"otpauth://totp/ACME%20Co:john.doe@email.com?" + s + "&issuer=ACME%20Co&algorithm=SHA1&digits=6&period=30",
+		"otpauth://totp/ACME%20Co:john.doe@email.com?" + s +
+			"&issuer=ACME%20Co&algorithm=SHA1&digits=6&period=30",
 		"otpauth://totp/host:root?" + s + "&algorithm=sha512&digits=8&period=60",
 		"otpauth://totp/root?" + s + "&issuer=a+b",
 		"otpauth://totp/a%3Ab?" + s,

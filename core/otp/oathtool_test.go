@@ -104,8 +104,8 @@ func TestHOTPOathtool(t *testing.T) {
 			secret[j] = byte(rng.Uint32())
 		}
 		digits := otp.MinDigits + i%3
-		args := append([]string{"--hotp", fmt.Sprintf("--counter=%d", c), fmt.Sprintf("--digits=%d", digits)},
-			secretArg(secret, i%2 == 0)...)
+		args := []string{"--hotp", fmt.Sprintf("--counter=%d", c), fmt.Sprintf("--digits=%d", digits)}
+		args = append(args, secretArg(secret, i%2 == 0)...)
 		want := oathtool(t, args...)
 		if got := otp.HOTP(secret, c, otp.SHA1, digits); got != want {
 			t.Errorf("HOTP(%x, %d, %d digits) = %s, oathtool %s gives %s",

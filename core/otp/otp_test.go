@@ -38,7 +38,8 @@ func TestTimeStep(t *testing.T) {
 		{"step count past 32 bits", time.Unix(1<<32, 0), 1, 1 << 32},
 		{"2^40 seconds", time.Unix(1<<40, 0), 15, 73300775185},
 		{"2^62 seconds", time.Unix(1<<62, 0), 120, 38430716820228232},
-		{"time zone does not matter", time.Unix(1<<31, 0).In(time.FixedZone("X", -11*3600)), 30, 71582788},
+		{"time zone does not matter", time.Unix(1<<31, 0).In(time.FixedZone("X", -11*3600)),
+			30, 71582788},
 		{"one second before the epoch", time.Unix(-1, 0), 30, 0},
 		{"zero time", time.Time{}, 30, 0},
 	}
@@ -51,14 +52,18 @@ func TestTimeStep(t *testing.T) {
 
 func TestTimeStepBadPeriod(t *testing.T) {
 	for _, period := range []int{0, -30} {
-		mustPanic(t, "TimeStep with a period of "+strconv.Itoa(period), func() { otp.TimeStep(time.Unix(59, 0), period) })
+		mustPanic(t, "TimeStep with a period of "+strconv.Itoa(period), func() {
+			otp.TimeStep(time.Unix(59, 0), period)
+		})
 	}
 }
 
 func TestHOTPBadDigits(t *testing.T) {
 	secret := []byte("12345678901234567890")
 	for _, digits := range []int{-1, 0, 9, 10} {
-		mustPanic(t, "HOTP with "+strconv.Itoa(digits)+" digits", func() { otp.HOTP(secret, 0, otp.SHA1, digits) })
+		mustPanic(t, "HOTP with "+strconv.Itoa(digits)+" digits", func() {
+			otp.HOTP(secret, 0, otp.SHA1, digits)
+		})
 	}
 }
 

@@ -71,7 +71,8 @@ func TestGenerateSecretReaderFails(t *testing.T) {
 	for _, tt := range tests {
 		got, err := otp.GenerateSecret(tt.r, 20)
 		if !errors.Is(err, tt.want) || got != nil {
-			t.Errorf("%s reader: GenerateSecret = %x, %v, want nil and an error wrapping %v", tt.name, got, err, tt.want)
+			t.Errorf("%s reader: GenerateSecret = %x, %v, want nil and an error wrapping %v",
+				tt.name, got, err, tt.want)
 		}
 	}
 }
@@ -220,7 +221,8 @@ func TestCheckStrength(t *testing.T) {
 			continue
 		}
 		if !errors.Is(err, otp.ErrShortSecret) || !strings.Contains(err.Error(), tt.wantBits) {
-			t.Errorf("CheckStrength(%d bytes) = %v, want ErrShortSecret saying %q", tt.size, err, tt.wantBits)
+			t.Errorf("CheckStrength(%d bytes) = %v, want ErrShortSecret saying %q",
+				tt.size, err, tt.wantBits)
 		}
 	}
 }

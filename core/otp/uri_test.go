@@ -21,7 +21,8 @@ func TestKeyURI(t *testing.T) {
 	}{
 		{
 			"defaults",
-			otp.Key{Issuer: "Example", Account: "alice@example.com", Secret: rfcSecret, Params: otp.DefaultParams},
+			otp.Key{Issuer: "Example", Account: "alice@example.com", Secret: rfcSecret,
+				Params: otp.DefaultParams},
 			"otpauth://totp/Example:alice@example.com?secret=" + rfcSecretB32 + "&issuer=Example",
 		},
 		{
@@ -38,7 +39,8 @@ func TestKeyURI(t *testing.T) {
 			"every parameter differs",
 			otp.Key{Issuer: "host", Account: "root", Secret: rfcSecret,
 				Params: otp.Params{Algorithm: otp.SHA512, Digits: 8, Period: 60}},
-			"otpauth://totp/host:root?secret=" + rfcSecretB32 + "&issuer=host&algorithm=SHA512&digits=8&period=60",
+			"otpauth://totp/host:root?secret=" + rfcSecretB32 +
+				"&issuer=host&algorithm=SHA512&digits=8&period=60",
 		},
 		{
 			"only the digits differ",
@@ -62,7 +64,8 @@ func TestKeyURI(t *testing.T) {
 			// The example of Google's Key URI Format, spaces as %20 in the
 			// label and in the issuer parameter alike.
 			"spaces",
-			otp.Key{Issuer: "ACME Co", Account: "john.doe@email.com", Secret: rfcSecret, Params: otp.DefaultParams},
+			otp.Key{Issuer: "ACME Co", Account: "john.doe@email.com", Secret: rfcSecret,
+				Params: otp.DefaultParams},
 			"otpauth://totp/ACME%20Co:john.doe@email.com?secret=" + rfcSecretB32 + "&issuer=ACME%20Co",
 		},
 	}
@@ -133,7 +136,8 @@ func TestParseURI(t *testing.T) {
 		{
 			"Google's example",
 			"otpauth://totp/Example:alice@google.com?secret=JBSWY3DPEHPK3PXP&issuer=Example",
-			otp.Key{Issuer: "Example", Account: "alice@google.com", Secret: []byte("Hello!\xde\xad\xbe\xef"), Params: def},
+			otp.Key{Issuer: "Example", Account: "alice@google.com",
+				Secret: []byte("Hello!\xde\xad\xbe\xef"), Params: def},
 		},
 		{
 			"every parameter, defaults written out",
@@ -143,7 +147,8 @@ func TestParseURI(t *testing.T) {
 		},
 		{
 			"every parameter, not the defaults",
-			"otpauth://totp/host:root?secret=" + rfcSecretB32 + "&issuer=host&algorithm=sha256&digits=8&period=60",
+			"otpauth://totp/host:root?secret=" + rfcSecretB32 +
+				"&issuer=host&algorithm=sha256&digits=8&period=60",
 			otp.Key{Issuer: "host", Account: "root", Secret: rfcSecret,
 				Params: otp.Params{Algorithm: otp.SHA256, Digits: 8, Period: 60}},
 		},
