@@ -110,7 +110,8 @@ func (v *Verifier) Enrolled(user string) (bool, error) {
 }
 
 // Verify checks what user typed, a TOTP code or a backup code, and records
-// the outcome in the user's state.
+// the outcome in the user's state. The Result is zero whenever the error is
+// not nil: a right code whose use could not be saved is refused.
 func (v *Verifier) Verify(user, input string) (Result, error) {
 	if ok, err := v.Store.Enrolled(user); err != nil {
 		return Result{}, err
@@ -135,7 +136,7 @@ func (v *Verifier) Verify(user, input string) (Result, error) {
 	if code, err := otp.NormalizeCode(input, st.Digits); err == nil {
 		res, err := v.checkTOTP(st, code, now)
 		if err == nil {
-			return res, v.succeed(tx, st, now)
+			return v.succeed(tx, st, now, res)
 		}
 		if errors.Is(err, ErrReplayed) {
 			return Result{}, err
@@ -144,7 +145,7 @@ func (v *Verifier) Verify(user, input string) (Result, error) {
 		if i := backup.Match(st.Backup, code); i >= 0 {
 			st.Backup = append(st.Backup[:i], st.Backup[i+1:]...)
 			res := Result{Method: BackupCode, BackupLeft: len(st.Backup)}
-			return res, v.succeed(tx, st, now)
+			return v.succeed(tx, st, now, res)
 		}
 	}
 	return Result{}, v.fail(tx, st, now)
@@ -192,13 +193,18 @@ func (v *Verifier) checkTOTP(st *store.State, code string, now time.Time) (Resul
 	return Result{Method: TOTP, Skew: skew}, nil
 }
 
-func (v *Verifier) succeed(tx *store.Tx, st *store.State, now time.Time) error {
+// succeed records a success and returns res once it is saved. A code whose
+// use could not be recorded is not accepted: it could be used again.
+func (v *Verifier) succeed(tx *store.Tx, st *store.State, now time.Time, res Result) (Result, error) {
 	st.LastUsed = now
 	st.Failures, st.Lockouts, st.LockedUntil = 0, 0, time.Time{}
 	if st.Confirmed.IsZero() {
 		st.Confirmed = now
 	}
-	return tx.Save(st)
+	if err := tx.Save(st); err != nil {
+		return Result{}, err
+	}
+	return res, nil
 }
 
 // fail counts a failure, locks the user out after MaxFailures, and returns
