@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // KeySize is the size of a host key in bytes.
@@ -100,16 +99,25 @@ func (s *Store) KeyIDs() ([]KeyID, error) {
 
 // CreateKey writes a new random host key to path with mode 0400, failing if
 // the file exists. The key is synced to disk before CreateKey returns.
+//
+// The key is written to a temporary file and then linked to path, so that
+// path never holds part of a key, even after a crash: every transaction
+// reads the keys, and a short one would refuse every login.
 func CreateKey(path string, rand io.Reader) error {
 	key := make([]byte, KeySize)
 	if _, err := io.ReadFull(rand, key); err != nil {
 		return fmt.Errorf("store: reading random bytes: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o400)
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("store: creating host key: %w", err)
 	}
-	_, err = f.Write(key)
+	defer os.Remove(f.Name())
+	err = f.Chmod(0o400)
+	if err == nil {
+		_, err = f.Write(key)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -117,10 +125,13 @@ func CreateKey(path string, rand io.Reader) error {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(path)
 		return fmt.Errorf("store: writing host key %s: %w", path, err)
 	}
-	return syncDir(filepath.Dir(path))
+	// Unlike a rename, a link fails if path exists.
+	if err := os.Link(f.Name(), path); err != nil {
+		return fmt.Errorf("store: creating host key: %w", err)
+	}
+	return syncDir(dir)
 }
 
 func syncDir(dir string) error {
