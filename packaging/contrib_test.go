@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,5 +118,141 @@ func TestSshdDropIn(t *testing.T) {
 		if !lines[w] {
 			t.Errorf("sshd -T with the drop-in lacks %q", w)
 		}
+	}
+}
+
+// enrollment is the part of 'totpctl enroll --json' that the hand-over
+// needs.
+type enrollment struct {
+	User        string   `json:"user"`
+	URI         string   `json:"uri"`
+	Secret      string   `json:"secret"`
+	BackupCodes []string `json:"backup_codes"`
+}
+
+// enroll-users.sh, run with the real totpctl against a configuration of
+// its own, must enroll the listed users, refuse a name that would escape
+// the hand-over directory, leave files only root can read, and hand over
+// secrets that really work.
+func TestEnrollUsersScript(t *testing.T) {
+	bin := builtTotpctl(t)
+	if os.Geteuid() != 0 {
+		t.Skip("totpctl runs as root only")
+	}
+	binDir, err := filepath.Abs(filepath.Dir(bin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := filepath.Abs("../contrib/enroll-users.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	conf := "state_dir: " + dir + "/state\nkey_file: " + dir + "/keys/host.key\nissuer: Test\n"
+	if err := os.Mkdir(filepath.Join(dir, "keys"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "PATH="+binDir+":"+os.Getenv("PATH"))
+	totpctl := func(args ...string) ([]byte, error) {
+		cmd := exec.Command(bin, append([]string{"--config", cfg}, args...)...)
+		return cmd.CombinedOutput()
+	}
+	if out, err := totpctl("init"); err != nil {
+		t.Fatalf("totpctl init: %v\n%s", err, out)
+	}
+
+	users := filepath.Join(dir, "users.txt")
+	list := "alice\n# a comment\n\n  bob  \n../evil\n"
+	if err := os.WriteFile(users, []byte(list), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "handover")
+	cmd := exec.Command("sh", script, "-c", cfg, "-o", out, users)
+	cmd.Env = env
+	log, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Fatalf("enroll-users.sh with an invalid name exited %d (%v), want 1\n%s", code, err, log)
+	}
+	if !strings.Contains(string(log), "../evil: not a valid user name") {
+		t.Errorf("enroll-users.sh did not refuse the name ../evil itself:\n%s", log)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "evil")); err == nil {
+		t.Error("the name ../evil made a directory outside the hand-over directory")
+	}
+
+	fi, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		t.Errorf("%s has mode %v, want 0700", out, fi.Mode().Perm())
+	}
+	for _, user := range []string{"alice", "bob"} {
+		checkHandover(t, filepath.Join(out, user), user, totpctl)
+	}
+
+	// Run again: enrolled users are skipped, not replaced.
+	if err := os.WriteFile(users, []byte("alice\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command("sh", script, "-c", cfg, "-o", out+"2", users)
+	cmd.Env = env
+	if log, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(log), "already enrolled") {
+		t.Errorf("second run: %v, want success and alice skipped\n%s", err, log)
+	}
+	if _, err := os.Stat(filepath.Join(out+"2", "alice")); err == nil {
+		t.Error("second run made hand-over files for alice, who was enrolled")
+	}
+}
+
+func checkHandover(t *testing.T, dir, user string, totpctl func(...string) ([]byte, error)) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "enrollment.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e enrollment
+	if err := json.Unmarshal(data, &e); err != nil {
+		t.Fatalf("%s/enrollment.json: %v\n%s", dir, err, data)
+	}
+	if e.User != user || !strings.HasPrefix(e.URI, "otpauth://totp/") || e.Secret == "" ||
+		len(e.BackupCodes) != 10 {
+		t.Errorf("%s/enrollment.json = %+v, want user %s, a URI, a secret and 10 backup codes",
+			dir, e, user)
+	}
+
+	png := filepath.Join(dir, "qr.png")
+	fi, err := os.Stat(png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		t.Errorf("%s has mode %v: group or others may read it", png, fi.Mode().Perm())
+	}
+	if _, err := exec.LookPath("zbarimg"); err == nil {
+		got, err := exec.Command("zbarimg", "-q", "--raw", png).Output()
+		if err != nil {
+			t.Errorf("zbarimg %s: %v", png, err)
+		} else if strings.TrimSpace(string(got)) != e.URI {
+			t.Errorf("%s decodes to %q, want the URI %q", png, got, e.URI)
+		}
+	}
+
+	// The handed-over secret must give codes that pam-totp accepts; the
+	// code comes from oathtool, an independent implementation.
+	if _, err := exec.LookPath("oathtool"); err != nil {
+		t.Log("oathtool is not installed: the secret's codes are not checked")
+		return
+	}
+	code, err := exec.Command("oathtool", "--totp", "-b", e.Secret).Output()
+	if err != nil {
+		t.Fatalf("oathtool: %v", err)
+	}
+	if out, err := totpctl("verify", user, strings.TrimSpace(string(code))); err != nil {
+		t.Errorf("totpctl verify %s with oathtool's code: %v\n%s", user, err, out)
 	}
 }
