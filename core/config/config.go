@@ -110,18 +110,46 @@ func Load(path string) (*Config, error) {
 // defaults.
 func Parse(data []byte) (*Config, error) {
 	c := Default()
-	if err := decode(data, c); err != nil {
+	lines := map[string]int{}
+	if err := decode(data, c, lines); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if err := c.Validate(); err != nil {
-		return nil, err
+		return nil, atLine(err, lines)
 	}
 	return c, nil
 }
 
+// keyError is a value that Validate refuses, with the keys it is about.
+type keyError struct {
+	keys []string
+	msg  string
+}
+
+func (e *keyError) Error() string { return "config: " + e.msg }
+
+func invalid(keys []string, format string, args ...any) error {
+	return &keyError{keys: keys, msg: fmt.Sprintf(format, args...)}
+}
+
+// atLine adds to an error from Validate the line of the first key it is
+// about that the file sets.
+func atLine(err error, lines map[string]int) error {
+	var ke *keyError
+	if !errors.As(err, &ke) {
+		return err
+	}
+	for _, key := range ke.keys {
+		if line, ok := lines[key]; ok {
+			return fmt.Errorf("config: line %d: %s", line, ke.msg)
+		}
+	}
+	return err
+}
+
 // decode walks the document key by key, so that every error names the key
-// and its line.
-func decode(data []byte, c *Config) error {
+// and its line. It records in lines the line of each key it sets.
+func decode(data []byte, c *Config, lines map[string]int) error {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
@@ -130,8 +158,11 @@ func decode(data []byte, c *Config) error {
 		return err
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return errors.New("the file must hold one YAML document")
+	if err := dec.Decode(&extra); err == nil {
+		return fmt.Errorf("line %d: a second YAML document starts here; the file must hold one",
+			extra.Line)
+	} else if !errors.Is(err, io.EOF) {
+		return err
 	}
 	if len(doc.Content) == 0 {
 		return nil
@@ -145,19 +176,22 @@ func decode(data []byte, c *Config) error {
 	}
 
 	fields := fieldsByKey(c)
-	seen := map[string]int{}
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		k, v := top.Content[i], top.Content[i+1]
 		f, ok := fields[k.Value]
 		if !ok {
 			return fmt.Errorf("line %d: unknown key %q", k.Line, k.Value)
 		}
-		if line, dup := seen[k.Value]; dup {
+		if line, dup := lines[k.Value]; dup {
 			return fmt.Errorf("line %d: key %q is already set on line %d", k.Line, k.Value, line)
 		}
-		seen[k.Value] = k.Line
+		lines[k.Value] = k.Line
 		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
 			return fmt.Errorf("line %d: key %q needs a single value", k.Line, k.Value)
+		}
+		// yaml.v3 would cut 1.5 down to 1 for an int.
+		if f.Type() == reflect.TypeOf(0) && v.ShortTag() != "!!int" {
+			return fmt.Errorf("line %d: key %q: %q is not a whole number", k.Line, k.Value, v.Value)
 		}
 		if err := v.Decode(f.Addr().Interface()); err != nil {
 			return fmt.Errorf("line %d: key %q: %v", k.Line, k.Value, valueError(err, v.Value))
@@ -189,18 +223,18 @@ func valueError(err error, value string) error {
 
 // Validate checks every value's range and every path's form.
 func (c *Config) Validate() error {
-	for key, p := range map[string]string{"state_dir": c.StateDir, "key_file": c.KeyFile} {
-		if !filepath.IsAbs(p) {
-			return fmt.Errorf("config: %s must be an absolute path, not %q", key, p)
+	paths := []struct{ key, path string }{{"state_dir", c.StateDir}, {"key_file", c.KeyFile}}
+	for _, p := range paths {
+		if !filepath.IsAbs(p.path) {
+			return invalid([]string{p.key}, "%s must be an absolute path, not %q", p.key, p.path)
 		}
 	}
-	if err := c.Params().Validate(); err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
 	checks := []struct {
-		key      string
+		key       string
 		v, lo, hi int
 	}{
+		{"digits", c.Digits, otp.MinDigits, otp.MaxDigits},
+		{"period", c.Period, otp.MinPeriod, otp.MaxPeriod},
 		{"secret_bytes", c.SecretBytes, otp.MinSecretSize, otp.MaxSecretSize},
 		{"window", c.Window, 0, 10},
 		{"max_failures", c.MaxFailures, 1, 100},
@@ -208,18 +242,23 @@ func (c *Config) Validate() error {
 	}
 	for _, ch := range checks {
 		if ch.v < ch.lo || ch.v > ch.hi {
-			return fmt.Errorf("config: %s is %d: want %d to %d", ch.key, ch.v, ch.lo, ch.hi)
+			return invalid([]string{ch.key}, "%s is %d: want %d to %d", ch.key, ch.v, ch.lo, ch.hi)
 		}
 	}
+	if err := c.Params().Validate(); err != nil {
+		return invalid([]string{"algorithm"}, "algorithm: %v", err)
+	}
 	if c.LockoutDelay <= 0 || c.LockoutMax < c.LockoutDelay {
-		return fmt.Errorf("config: lockout_delay (%v) must be positive and at most lockout_max (%v)",
+		return invalid([]string{"lockout_delay", "lockout_max"},
+			"lockout_delay (%v) must be positive and at most lockout_max (%v)",
 			c.LockoutDelay, c.LockoutMax)
 	}
 	if c.LockTimeout <= 0 || c.LockTimeout > Duration(time.Minute) {
-		return fmt.Errorf("config: lock_timeout is %v: want more than 0s and at most 1m", c.LockTimeout)
+		return invalid([]string{"lock_timeout"},
+			"lock_timeout is %v: want more than 0s and at most 1m", c.LockTimeout)
 	}
 	if len(c.Prompt) > 200 {
-		return errors.New("config: prompt is longer than 200 bytes")
+		return invalid([]string{"prompt"}, "prompt is longer than 200 bytes")
 	}
 	return nil
 }
