@@ -100,3 +100,28 @@ func TestTotpctlManPageCoversCLI(t *testing.T) {
 		}
 	}
 }
+
+// Every module argument that pam_module accepts must have an entry in
+// section OPTIONS of pam_totp(8). The list is the one the module gives in
+// its error for an unknown argument.
+func TestModuleManPageCoversArguments(t *testing.T) {
+	src, err := os.ReadFile("../pam_module/args.go")
+	if err != nil {
+		t.Skipf("the module's source is not there: %v", err)
+	}
+	m := regexp.MustCompile(`\(known: ([^)]*)\)`).FindSubmatch(src)
+	if m == nil {
+		t.Fatal("pam_module/args.go no longer lists the known arguments as \"(known: ...)\": update this test")
+	}
+	options := section(t, readFile(t, "man/pam_totp.8"), "OPTIONS")
+	for _, arg := range strings.Split(string(m[1]), ", ") {
+		name, _, hasValue := strings.Cut(arg, "=")
+		entry := `(?m)^\.B ` + regexp.QuoteMeta(name) + `$`
+		if hasValue {
+			entry = `(?m)^\.BI ` + regexp.QuoteMeta(name) + `= `
+		}
+		if !regexp.MustCompile(entry).MatchString(options) {
+			t.Errorf("pam_totp.8: argument %s has no entry in OPTIONS", arg)
+		}
+	}
+}
