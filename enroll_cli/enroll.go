@@ -93,11 +93,15 @@ func (c *enrollCmd) params(p otp.Params) (otp.Params, error) {
 
 func (c *enrollCmd) run(a *app, args []string) error {
 	name := args[0]
-	v, err := a.verifier()
+	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
 	}
-	p, err := c.params(v.Config.Params())
+	p, err := c.params(cfg.Params())
+	if err != nil {
+		return err
+	}
+	v, err := a.verifier()
 	if err != nil {
 		return err
 	}
