@@ -29,13 +29,16 @@ const (
 	tagSize   = 16
 )
 
+// A breaker breaks the store of a test.
+type breaker = func(t *testing.T, e *env)
+
 // refusal is a way to break a store that every read must refuse, without
 // changing anything on disk.
 type refusal struct {
 	name     string
 	needRoot bool
 	user     string // alice if empty
-	breakIt  func(t *testing.T, e *env)
+	breakIt  breaker
 	path     func(e *env) string // the path the error must name
 	corrupt  bool                // a *CorruptError, else an *UnsafeError
 	reason   string              // part of the message
@@ -45,6 +48,7 @@ func stateOf(user string) func(*env) string {
 	return func(e *env) string { return e.statePath(user) }
 }
 
+func alicePath(e *env) string  { return e.statePath("alice") }
 func keyPath(e *env) string    { return e.key }
 func newKeyPath(e *env) string { return e.key + store.NewKeySuffix }
 func lockPath(e *env) string   { return e.lockPath("alice") }
@@ -69,6 +73,7 @@ func truncateTo(n func(int) int) func(*testing.T, *env) {
 	return editState(func(b []byte) []byte { return b[:n(len(b))] })
 }
 
+// replace removes the file at path and has fn make another.
 func replace(path func(*env) string, fn func(t *testing.T, path string)) func(*testing.T, *env) {
 	return func(t *testing.T, e *env) {
 		p := path(e)
@@ -77,6 +82,11 @@ func replace(path func(*env) string, fn func(t *testing.T, path string)) func(*t
 		}
 		fn(t, p)
 	}
+}
+
+// create has fn make a file at path.
+func create(path func(*env) string, fn func(t *testing.T, path string)) func(*testing.T, *env) {
+	return func(t *testing.T, e *env) { fn(t, path(e)) }
 }
 
 // symlinkToCopy moves the file aside and leaves a link to it in its place.
@@ -93,8 +103,10 @@ func symlinkToCopy(path func(*env) string) func(*testing.T, *env) {
 	}
 }
 
+// danglingSymlink makes a link to a missing file in the test's root.
 func danglingSymlink(t *testing.T, path string) {
-	if err := os.Symlink(filepath.Join(filepath.Dir(filepath.Dir(path)), "missing"), path); err != nil {
+	root := filepath.Dir(filepath.Dir(path))
+	if err := os.Symlink(filepath.Join(root, "missing"), path); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -127,116 +139,142 @@ func chown(path func(*env) string) func(*testing.T, *env) {
 	}
 }
 
+// Constructors of refusals: corrupt content of alice's state file, a
+// corrupt file at path, and an unsafe file at path.
+func badState(name string, breakIt breaker, reason string) refusal {
+	return refusal{name: name, breakIt: breakIt, corrupt: true, reason: reason}
+}
+
+func badFile(name string, path func(*env) string, breakIt breaker, reason string) refusal {
+	return refusal{name: name, path: path, breakIt: breakIt, corrupt: true, reason: reason}
+}
+
+func unsafeFile(name string, path func(*env) string, breakIt breaker, reason string) refusal {
+	return refusal{name: name, path: path, breakIt: breakIt, reason: reason}
+}
+
+// at and fromEnd give offsets in a file of n bytes.
+func at(i int) func(int) int      { return func(int) int { return i } }
+func fromEnd(i int) func(int) int { return func(n int) int { return n - i } }
+
 func refusals() []refusal {
-	alice := stateOf("alice")
-	authFailed := "authentication failed"
+	const (
+		notState   = "not a pam-totp state file"
+		otherKey   = "not the current host key"
+		authFailed = "authentication failed"
+		truncated  = "truncated"
+		keySize    = "exactly 32 bytes"
+		link       = "symbolic link"
+		notRegular = "not a regular file"
+		owner      = "owned by uid"
+	)
 	rs := []refusal{
-		{name: "magic first byte", breakIt: flipAt(func(int) int { return 0 }), reason: "not a pam-totp state file"},
-		{name: "magic last byte", breakIt: flipAt(func(int) int { return versionAt - 1 }), reason: "not a pam-totp state file"},
-		{name: "version", breakIt: flipAt(func(int) int { return versionAt }), reason: "format version 0 is not supported"},
-		{name: "key id first byte", breakIt: flipAt(func(int) int { return keyIDAt }), reason: "not the current host key"},
-		{name: "key id last byte", breakIt: flipAt(func(int) int { return nonceAt - 1 }), reason: "not the current host key"},
-		{name: "nonce first byte", breakIt: flipAt(func(int) int { return nonceAt }), reason: authFailed},
-		{name: "nonce last byte", breakIt: flipAt(func(int) int { return bodyAt - 1 }), reason: authFailed},
-		{name: "ciphertext first byte", breakIt: flipAt(func(int) int { return bodyAt }), reason: authFailed},
-		{name: "ciphertext middle byte", breakIt: flipAt(func(n int) int { return (bodyAt + n - tagSize) / 2 }), reason: authFailed},
-		{name: "ciphertext last byte", breakIt: flipAt(func(n int) int { return n - tagSize - 1 }), reason: authFailed},
-		{name: "tag first byte", breakIt: flipAt(func(n int) int { return n - tagSize }), reason: authFailed},
-		{name: "tag last byte", breakIt: flipAt(func(n int) int { return n - 1 }), reason: authFailed},
+		badState("magic first byte", flipAt(at(0)), notState),
+		badState("magic last byte", flipAt(at(versionAt-1)), notState),
+		badState("version", flipAt(at(versionAt)), "format version 0 is not supported"),
+		badState("key id first byte", flipAt(at(keyIDAt)), otherKey),
+		badState("key id last byte", flipAt(at(nonceAt-1)), otherKey),
+		badState("nonce first byte", flipAt(at(nonceAt)), authFailed),
+		badState("nonce last byte", flipAt(at(bodyAt-1)), authFailed),
+		badState("ciphertext first byte", flipAt(at(bodyAt)), authFailed),
+		badState("ciphertext middle byte", flipAt(func(n int) int { return (bodyAt + n - tagSize) / 2 }), authFailed),
+		badState("ciphertext last byte", flipAt(fromEnd(tagSize+1)), authFailed),
+		badState("tag first byte", flipAt(fromEnd(tagSize)), authFailed),
+		badState("tag last byte", flipAt(fromEnd(1)), authFailed),
 
-		{name: "empty", breakIt: truncateTo(func(int) int { return 0 }), reason: "file is empty"},
-		{name: "truncated to 1", breakIt: truncateTo(func(int) int { return 1 }), reason: "not a pam-totp state file"},
-		{name: "truncated to magic", breakIt: truncateTo(func(int) int { return versionAt }), reason: "not a pam-totp state file"},
-		{name: "truncated to magic and version", breakIt: truncateTo(func(int) int { return keyIDAt }), reason: "truncated"},
-		{name: "truncated to header", breakIt: truncateTo(func(int) int { return nonceAt }), reason: "truncated"},
-		{name: "truncated to nonce", breakIt: truncateTo(func(int) int { return bodyAt }), reason: "truncated"},
-		{name: "truncated inside the tag", breakIt: truncateTo(func(int) int { return bodyAt + tagSize - 1 }), reason: "truncated"},
-		{name: "truncated to nonce and tag", breakIt: truncateTo(func(int) int { return bodyAt + tagSize }), reason: authFailed},
-		{name: "truncated to half", breakIt: truncateTo(func(n int) int { return n / 2 }), reason: authFailed},
-		{name: "last byte cut", breakIt: truncateTo(func(n int) int { return n - 1 }), reason: authFailed},
-		{name: "byte appended", breakIt: editState(func(b []byte) []byte { return append(b, 0) }), reason: authFailed},
-		{name: "largest size read", breakIt: editState(func(b []byte) []byte {
-			return append(b, make([]byte, maxStateSize-len(b))...)
-		}), reason: authFailed},
-		{name: "oversized", breakIt: editState(func(b []byte) []byte {
-			return append(b, make([]byte, maxStateSize+1-len(b))...)
-		}), reason: "too large"},
+		badState("empty", truncateTo(at(0)), "file is empty"),
+		badState("truncated to 1", truncateTo(at(1)), notState),
+		badState("truncated to magic", truncateTo(at(versionAt)), notState),
+		badState("truncated to magic and version", truncateTo(at(keyIDAt)), truncated),
+		badState("truncated to header", truncateTo(at(nonceAt)), truncated),
+		badState("truncated to nonce", truncateTo(at(bodyAt)), truncated),
+		badState("truncated inside the tag", truncateTo(at(bodyAt+tagSize-1)), truncated),
+		badState("truncated to nonce and tag", truncateTo(at(bodyAt+tagSize)), authFailed),
+		badState("truncated to half", truncateTo(func(n int) int { return n / 2 }), authFailed),
+		badState("last byte cut", truncateTo(fromEnd(1)), authFailed),
+		badState("byte appended", editState(func(b []byte) []byte { return append(b, 0) }), authFailed),
+		badState("largest size read", padTo(maxStateSize), authFailed),
+		badState("oversized", padTo(maxStateSize+1), "too large"),
 
-		{name: "wrong key", breakIt: replace(keyPath, func(t *testing.T, path string) {
-			if err := store.CreateKey(path, rand.Reader); err != nil {
-				t.Fatal(err)
-			}
-		}), reason: "not the current host key"},
-		{name: "sealed by another host", breakIt: editState(func([]byte) []byte {
+		badState("wrong key", replace(keyPath, newKey), otherKey),
+		badState("sealed by another host", editState(func([]byte) []byte {
 			b, err := os.ReadFile("testdata/v1/alice.totp")
 			if err != nil {
 				panic(err)
 			}
 			return b
-		}), reason: "not the current host key"},
-		{name: "copied to another user", user: "bob", path: stateOf("bob"), reason: authFailed,
+		}), otherKey),
+		{name: "copied to another user", user: "bob", path: stateOf("bob"), corrupt: true, reason: authFailed,
 			breakIt: func(t *testing.T, e *env) {
 				writeFile(t, e.statePath("bob"), readFile(t, e.statePath("alice")), 0o600)
 			}},
-		{name: "renamed to another user", user: "bob", path: stateOf("bob"), reason: authFailed,
+		{name: "renamed to another user", user: "bob", path: stateOf("bob"), corrupt: true, reason: authFailed,
 			breakIt: func(t *testing.T, e *env) {
 				if err := os.Rename(e.statePath("alice"), e.statePath("bob")); err != nil {
 					t.Fatal(err)
 				}
 			}},
 
-		{name: "key of 31 bytes", path: keyPath, reason: "exactly 32 bytes",
-			breakIt: replace(keyPath, func(t *testing.T, p string) { writeFile(t, p, make([]byte, 31), 0o400) })},
-		{name: "key of 33 bytes", path: keyPath, reason: "exactly 32 bytes",
-			breakIt: replace(keyPath, func(t *testing.T, p string) { writeFile(t, p, make([]byte, 33), 0o400) })},
-		{name: "empty key", path: keyPath, reason: "exactly 32 bytes",
-			breakIt: replace(keyPath, func(t *testing.T, p string) { writeFile(t, p, nil, 0o400) })},
-		{name: "empty new key", path: newKeyPath, reason: "exactly 32 bytes",
-			breakIt: func(t *testing.T, e *env) { writeFile(t, newKeyPath(e), nil, 0o400) }},
-	}
-	for i := range rs {
-		rs[i].corrupt = true
-	}
+		badFile("key of 31 bytes", keyPath, replace(keyPath, zeros(31)), keySize),
+		badFile("key of 33 bytes", keyPath, replace(keyPath, zeros(33)), keySize),
+		badFile("empty key", keyPath, replace(keyPath, zeros(0)), keySize),
+		badFile("empty new key", newKeyPath, create(newKeyPath, zeros(0)), keySize),
 
-	unsafe := []refusal{
-		{name: "state file symlink", breakIt: symlinkToCopy(alice), reason: "symbolic link"},
-		{name: "state file dangling symlink", breakIt: replace(alice, danglingSymlink), reason: "symbolic link"},
-		{name: "state file FIFO", breakIt: replace(alice, fifo), reason: "not a regular file"},
-		{name: "state file directory", breakIt: replace(alice, directory), reason: "not a regular file"},
-		{name: "state file wrong owner", needRoot: true, breakIt: chown(alice), reason: fmt.Sprintf("owned by uid %d", otherUID)},
+		unsafeFile("state file symlink", alicePath, symlinkToCopy(alicePath), link),
+		unsafeFile("state file dangling symlink", alicePath, replace(alicePath, danglingSymlink), link),
+		unsafeFile("state file FIFO", alicePath, replace(alicePath, fifo), notRegular),
+		unsafeFile("state file directory", alicePath, replace(alicePath, directory), notRegular),
 
-		{name: "key symlink", path: keyPath, breakIt: symlinkToCopy(keyPath), reason: "symbolic link"},
-		{name: "key dangling symlink", path: keyPath, breakIt: replace(keyPath, danglingSymlink), reason: "symbolic link"},
-		{name: "key FIFO", path: keyPath, breakIt: replace(keyPath, fifo), reason: "not a regular file"},
-		{name: "key directory", path: keyPath, breakIt: replace(keyPath, directory), reason: "not a regular file"},
-		{name: "key wrong owner", needRoot: true, path: keyPath, breakIt: chown(keyPath), reason: "owned by uid"},
-		{name: "new key symlink", path: newKeyPath, reason: "symbolic link", breakIt: func(t *testing.T, e *env) {
-			if err := os.Symlink(e.key, newKeyPath(e)); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{name: "new key FIFO", path: newKeyPath, reason: "not a regular file",
-			breakIt: func(t *testing.T, e *env) { fifo(t, newKeyPath(e)) }},
-		{name: "new key wrong owner", needRoot: true, path: newKeyPath, reason: "owned by uid", breakIt: func(t *testing.T, e *env) {
-			writeFile(t, newKeyPath(e), readFile(t, e.key), 0o400)
-			chown(newKeyPath)(t, e)
-		}},
+		unsafeFile("key symlink", keyPath, symlinkToCopy(keyPath), link),
+		unsafeFile("key dangling symlink", keyPath, replace(keyPath, danglingSymlink), link),
+		unsafeFile("key FIFO", keyPath, replace(keyPath, fifo), notRegular),
+		unsafeFile("key directory", keyPath, replace(keyPath, directory), notRegular),
+		unsafeFile("new key symlink", newKeyPath, create(newKeyPath, linkToKey), link),
+		unsafeFile("new key FIFO", newKeyPath, create(newKeyPath, fifo), notRegular),
 
-		{name: "lock symlink", path: lockPath, breakIt: symlinkToCopy(lockPath), reason: "symbolic link"},
-		{name: "lock dangling symlink", path: lockPath, breakIt: replace(lockPath, danglingSymlink), reason: "symbolic link"},
-		{name: "lock FIFO", path: lockPath, breakIt: replace(lockPath, fifo), reason: "not a regular file"},
-		{name: "lock wrong owner", needRoot: true, path: lockPath, breakIt: chown(lockPath), reason: "owned by uid"},
+		unsafeFile("lock symlink", lockPath, symlinkToCopy(lockPath), link),
+		unsafeFile("lock dangling symlink", lockPath, replace(lockPath, danglingSymlink), link),
+		unsafeFile("lock FIFO", lockPath, replace(lockPath, fifo), notRegular),
 	}
-	for _, mode := range []os.FileMode{0o640, 0o604, 0o660, 0o606, 0o610, 0o601} {
-		unsafe = append(unsafe,
-			refusal{name: fmt.Sprintf("state file mode %04o", mode), breakIt: chmod(alice, mode),
-				reason: fmt.Sprintf("mode %04o is open to group or others", mode)},
-			refusal{name: fmt.Sprintf("key mode %04o", mode), path: keyPath, breakIt: chmod(keyPath, mode),
-				reason: "open to group or others"},
-			refusal{name: fmt.Sprintf("lock mode %04o", mode), path: lockPath, breakIt: chmod(lockPath, mode),
-				reason: "open to group or others"})
+	files := []struct {
+		name string
+		path func(*env) string
+	}{{"state file", alicePath}, {"key", keyPath}, {"lock", lockPath}}
+	for _, f := range files {
+		r := unsafeFile(f.name+" wrong owner", f.path, chown(f.path), owner)
+		r.needRoot = true
+		rs = append(rs, r)
+		for _, mode := range []os.FileMode{0o640, 0o604, 0o660, 0o606, 0o610, 0o601} {
+			rs = append(rs, unsafeFile(fmt.Sprintf("%s mode %04o", f.name, mode), f.path,
+				chmod(f.path, mode), fmt.Sprintf("mode %04o is open to group or others", mode)))
+		}
 	}
-	return append(rs, unsafe...)
+	r := unsafeFile("new key wrong owner", newKeyPath, func(t *testing.T, e *env) {
+		writeFile(t, newKeyPath(e), readFile(t, e.key), 0o400)
+		chown(newKeyPath)(t, e)
+	}, owner)
+	r.needRoot = true
+	return append(rs, r)
+}
+
+func padTo(size int) func(*testing.T, *env) {
+	return editState(func(b []byte) []byte { return append(b, make([]byte, size-len(b))...) })
+}
+
+func zeros(n int) func(*testing.T, string) {
+	return func(t *testing.T, path string) { writeFile(t, path, make([]byte, n), 0o400) }
+}
+
+func newKey(t *testing.T, path string) {
+	if err := store.CreateKey(path, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func linkToKey(t *testing.T, path string) {
+	if err := os.Symlink(strings.TrimSuffix(path, store.NewKeySuffix), path); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // testNow is the time of the codes in the store's tests.
@@ -334,12 +372,13 @@ func TestUnsafeStateDir(t *testing.T) {
 			writeFile(t, path, nil, 0o600)
 			return path
 		}},
-		{name: "wrong owner", needRoot: true, reason: "owned by uid", breakIt: func(t *testing.T, e *env) string {
-			if err := os.Chown(e.dir, otherUID, -1); err != nil {
-				t.Fatal(err)
-			}
-			return e.dir
-		}},
+		{name: "wrong owner", needRoot: true, reason: "owned by uid",
+			breakIt: func(t *testing.T, e *env) string {
+				if err := os.Chown(e.dir, otherUID, -1); err != nil {
+					t.Fatal(err)
+				}
+				return e.dir
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
