@@ -105,6 +105,7 @@ func TestScripts(t *testing.T) {
 			"qrtext":    cmdQRText,
 			"mode":      cmdMode,
 			"halfrekey": cmdHalfRekey,
+			"eq":        cmdEq,
 		},
 	})
 }
@@ -175,7 +176,7 @@ func cmdTOTP(ts *testscript.TestScript, neg bool, args []string) {
 
 // jsonget VAR PATH [FILE]
 // parses FILE (default: the last command's stdout) as JSON and sets VAR to
-// the value at PATH, keys and list indexes separated by dots; "#" gives a
+// the value at PATH, keys and list indexes separated by dots; "len" gives a
 // list's length.
 func cmdJSONGet(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 || len(args) > 3 {
@@ -197,7 +198,7 @@ func cmdJSONGet(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Fatalf("JSON has no key %q at %s", key, args[1])
 			}
 		case []any:
-			if key == "#" {
+			if key == "len" {
 				v = float64(len(x))
 				continue
 			}
@@ -341,5 +342,16 @@ func cmdHalfRekey(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		ts.Check(tx.Save(st))
 		tx.Close()
+	}
+}
+
+// eq A B
+// checks that A and B are the same string.
+func cmdEq(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: eq A B")
+	}
+	if (args[0] == args[1]) == neg {
+		ts.Fatalf("%q and %q: equal %v, want %v", args[0], args[1], !neg, neg)
 	}
 }
