@@ -12,7 +12,7 @@ import (
 // shellScripts are every shell script of the packaging and the examples.
 var shellScripts = []string{
 	"debian/postinst", "debian/prerm", "debian/postrm",
-	"debversion.sh", "mkdeb.sh",
+	"debversion.sh", "mkdeb.sh", "testdata/lifecycle.sh",
 	"../contrib/enroll-users.sh",
 }
 

@@ -251,3 +251,38 @@ func TestDebLintian(t *testing.T) {
 		t.Errorf("lintian failed: %v\n%s", err, out)
 	}
 }
+
+// The maintainer scripts, run by the real dpkg in a throw-away Debian
+// container: see testdata/lifecycle.sh for what each step must keep or
+// delete. It needs a Docker engine and a Debian image (PAM_TOTP_DEB_IMAGE,
+// by default pam-totp-base:bookworm, which 'make docker-base' makes).
+func TestDebLifecycle(t *testing.T) {
+	deb := builtDeb(t)
+	image := os.Getenv("PAM_TOTP_DEB_IMAGE")
+	if image == "" {
+		image = "pam-totp-base:bookworm"
+	}
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		t.Skip("no Docker engine answers ('docker info' failed)")
+	}
+	if err := exec.Command("docker", "image", "inspect", image).Run(); err != nil {
+		t.Skipf("no image %s: run 'make docker-base', or name a Debian image in PAM_TOTP_DEB_IMAGE", image)
+	}
+	debAbs, err := filepath.Abs(deb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := filepath.Abs("testdata/lifecycle.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("docker", "run", "--rm", "--label", "pam-totp-test=packaging",
+		"-v", debAbs+":/pkg.deb:ro", "-v", script+":/lifecycle.sh:ro",
+		image, "sh", "/lifecycle.sh").CombinedOutput()
+	if err != nil {
+		t.Fatalf("lifecycle in %s: %v\n%s", image, err, out)
+	}
+	if !strings.Contains(string(out), "lifecycle: ok") {
+		t.Fatalf("lifecycle did not finish:\n%s", out)
+	}
+}
