@@ -140,7 +140,8 @@ func (c *doctorCmd) run(a *app, args []string) error {
 	c.checkSSHD(r, uses["sshd"] != nil)
 	c.checkClock(r)
 
-	fmt.Fprintf(a.stdout, "%d ok, %d warnings, %d failures\n", r.counts[levelOK], r.counts[levelWarn], r.counts[levelFail])
+	fmt.Fprintf(a.stdout, "%s ok, %s, %s\n", count(r.counts[levelOK], ""),
+		count(r.counts[levelWarn], "warning"), count(r.counts[levelFail], "failure"))
 	if r.counts[levelFail] > 0 {
 		return errReported
 	}
@@ -291,4 +292,15 @@ func (c *doctorCmd) checkStateFiles(r *report, cfg *config.Config) {
 	if opened == len(users) {
 		r.ok("users", "%d state files open with the host key", opened)
 	}
+}
+
+// count writes n and a noun in the singular or plural.
+func count(n int, noun string) string {
+	if noun == "" {
+		return fmt.Sprint(n)
+	}
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -237,7 +237,7 @@ func (c *doctorCmd) checkSSHD(r *report, used bool) {
 		sev = r.fail
 	}
 	out, errText, err := runCommand(c.sshd)
-	if errors.Is(err, exec.ErrNotFound) {
+	if notFound(err) {
 		sev("sshd", "%q not found: sshd is not checked", c.sshd)
 		return
 	}
@@ -315,6 +315,11 @@ func hasKbdInteractive(list string) bool {
 	return false
 }
 
+// notFound reports whether err means the program does not exist.
+func notFound(err error) bool {
+	return errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist)
+}
+
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
@@ -323,7 +328,7 @@ func firstLine(s string) string {
 // checkClock asks timedatectl whether the clock is synchronised.
 func (c *doctorCmd) checkClock(r *report) {
 	out, errText, err := runCommand(c.timedatectl + " show -p NTPSynchronized")
-	if errors.Is(err, exec.ErrNotFound) {
+	if notFound(err) {
 		r.warn("clock", "cannot tell whether the clock is synchronised (no %s): make sure NTP runs, since codes depend on the time", c.timedatectl)
 		return
 	}

@@ -106,6 +106,7 @@ func TestScripts(t *testing.T) {
 			"mode":      cmdMode,
 			"halfrekey": cmdHalfRekey,
 			"eq":        cmdEq,
+			"readline":  cmdReadLine,
 		},
 	})
 }
@@ -354,4 +355,23 @@ func cmdEq(ts *testscript.TestScript, neg bool, args []string) {
 	if (args[0] == args[1]) == neg {
 		ts.Fatalf("%q and %q: equal %v, want %v", args[0], args[1], !neg, neg)
 	}
+}
+
+// readline VAR FILE N
+// sets VAR to line N of FILE, counting from 1, or from the end if N is
+// negative.
+func cmdReadLine(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: readline VAR FILE N")
+	}
+	n, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	lines := strings.Split(strings.TrimSuffix(ts.ReadFile(args[1]), "\n"), "\n")
+	if n < 0 {
+		n += len(lines) + 1
+	}
+	if n < 1 || n > len(lines) {
+		ts.Fatalf("%s has no line %s", args[1], args[2])
+	}
+	ts.Setenv(args[0], lines[n-1])
 }
