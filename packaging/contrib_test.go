@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // shellScripts are every shell script of the packaging and the examples.
@@ -254,5 +256,30 @@ func checkHandover(t *testing.T, dir, user string, totpctl func(...string) ([]by
 	}
 	if out, err := totpctl("verify", user, strings.TrimSpace(string(code))); err != nil {
 		t.Errorf("totpctl verify %s with oathtool's code: %v\n%s", user, err, out)
+	}
+}
+
+// The Ansible playbook must be valid YAML: a list of plays, each with hosts
+// and tasks, each task with a name.
+func TestAnsiblePlaybookParses(t *testing.T) {
+	var plays []struct {
+		Hosts string           `yaml:"hosts"`
+		Tasks []map[string]any `yaml:"tasks"`
+	}
+	if err := yaml.Unmarshal([]byte(readFile(t, "../contrib/ansible/pam-totp.yml")), &plays); err != nil {
+		t.Fatal(err)
+	}
+	if len(plays) == 0 {
+		t.Fatal("no plays")
+	}
+	for i, p := range plays {
+		if p.Hosts == "" || len(p.Tasks) == 0 {
+			t.Errorf("play %d has no hosts or no tasks", i)
+		}
+		for j, task := range p.Tasks {
+			if task["name"] == nil || len(task) < 2 {
+				t.Errorf("play %d, task %d has no name or no action", i, j)
+			}
+		}
 	}
 }
