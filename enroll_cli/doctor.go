@@ -276,8 +276,13 @@ func (c *doctorCmd) checkStateFiles(r *report, cfg *config.Config) {
 		if errors.Is(err, policy.ErrNotEnrolled) {
 			continue
 		}
-		if err != nil {
+		var corrupt *store.CorruptError
+		if errors.As(err, &corrupt) {
 			r.fail("users", "%v; restore the file from a backup, or enroll anew: %s enroll --force %s", err, progName, name)
+			continue
+		}
+		if err != nil {
+			r.fail("users", "%v", err)
 			continue
 		}
 		opened++
