@@ -6,16 +6,22 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
-	"golang.org/x/term"
+	"golang.org/x/sys/unix"
 )
 
 // maxLine bounds what is read as one answer; codes are far shorter.
 const maxLine = 256
 
 func isTerminal(f *os.File) bool {
-	return f != nil && term.IsTerminal(int(f.Fd()))
+	if f == nil {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // stdoutIsTerminal reports whether standard output is a terminal.
@@ -46,17 +52,44 @@ func readLine(r *bufio.Reader) (string, error) {
 	}
 }
 
-// readHidden prompts on stderr and reads a line from the terminal on
-// stdin without echoing it.
+// readHidden reads a line from the terminal on stdin without echoing it.
+// Echo is turned off before the prompt is shown, so that nothing typed
+// ahead is echoed either, and turned back on however the read ends, an
+// interrupting signal included.
 func (a *app) readHidden(prompt string) (string, error) {
-	fmt.Fprint(a.stderr, prompt)
-	b, err := term.ReadPassword(int(a.stdin.Fd()))
-	fmt.Fprintln(a.stderr)
+	fd := int(a.stdin.Fd())
+	saved, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	if err != nil {
 		return "", err
 	}
-	if len(b) == 0 {
-		return "", io.EOF
+	quiet := *saved
+	quiet.Lflag &^= unix.ECHO
+	quiet.Lflag |= unix.ICANON | unix.ISIG
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &quiet); err != nil {
+		return "", err
 	}
-	return string(b), nil
+	restore := func() { unix.IoctlSetTermios(fd, unix.TCSETS, saved) }
+	defer restore()
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	done := make(chan struct{})
+	defer func() {
+		signal.Stop(sigs)
+		close(done)
+	}()
+	go func() {
+		select {
+		case <-sigs:
+			restore()
+			fmt.Fprintln(a.stderr)
+			os.Exit(exitFailed)
+		case <-done:
+		}
+	}()
+
+	fmt.Fprint(a.stderr, prompt)
+	line, err := readLine(bufio.NewReader(a.stdin))
+	fmt.Fprintln(a.stderr)
+	return line, err
 }
