@@ -132,7 +132,7 @@ static void *open_library(pam_handle_t *pamh, const char *path)
 	else
 		snprintf(dir, sizeof dir, "%.*s",
 			 slash == path ? 1 : (int)(slash - path), path);
-	if (!safe_path(pamh, dir, 1) || !safe_path(pamh, path, 0))
+	if (!safe_path(pamh, path, 0) || !safe_path(pamh, dir, 1))
 		return NULL;
 	lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (lib == NULL)

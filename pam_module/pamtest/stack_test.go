@@ -1,0 +1,318 @@
+package pamtest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pam-totp/pam-totp/pam_module/internal/pamrun"
+)
+
+// The password that the stand-in password module sets or expects.
+const password = "correct horse"
+
+func TestTryFirstPass(t *testing.T) {
+	u := sysUser(t, "daemon")
+	t.Run("right code from the earlier module", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		f.service("svc", "auth required {testmod} set_authtok="+code(en, 0), "auth required {module} {config} try_first_pass")
+		expect{result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: []string{}}.check(t, f.run("svc", u))
+	})
+	t.Run("a password is not tried", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		f.service("svc", "auth required {testmod} [set_authtok="+password+"]", "auth required {module} {config} try_first_pass")
+		tr := f.run("svc", u, answers(code(en, 0))...)
+		expect{result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: []string{prompt}}.check(t, tr)
+		if st, err := mustVerifier(t, f).Status(u); err != nil || st.Failures != 0 {
+			t.Errorf("failures = %v (%v), want 0: the password must not count as a wrong code", st.Failures, err)
+		}
+		noneOf(t, tr, password)
+	})
+	t.Run("wrong code from the earlier module, then asked", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		f.service("svc", "auth required {testmod} set_authtok="+code(en, 6), "auth required {module} {config} try_first_pass")
+		expect{result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: []string{prompt}}.check(t, f.run("svc", u, answers(code(en, 0))...))
+	})
+	t.Run("no earlier module", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		expect{result: "PAM_SUCCESS", prompts: []string{prompt}}.check(t, f.run(f.totp("try_first_pass"), u, answers(code(en, 0))...))
+	})
+	t.Run("wrong both times", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		f.service("svc", "auth required {testmod} set_authtok="+code(en, 6), "auth required {module} {config} try_first_pass")
+		expect{result: "PAM_AUTH_ERR", log: "refused: wrong code", prompts: []string{prompt}}.check(t, f.run("svc", u, answers(code(en, 5))...))
+	})
+	t.Run("not enrolled is asked too", func(t *testing.T) {
+		f := newFixture(t, "")
+		f.service("svc", "auth required {testmod} set_authtok=123456", "auth required {module} {config} try_first_pass")
+		expect{result: "PAM_AUTH_ERR", log: "refused: not enrolled", prompts: []string{prompt}}.check(t, f.run("svc", u, answers("123456")...))
+	})
+}
+
+func TestUseFirstPass(t *testing.T) {
+	u := sysUser(t, "daemon")
+	t.Run("right code", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		f.service("svc", "auth required {testmod} set_authtok="+code(en, 0), "auth required {module} {config} use_first_pass")
+		expect{result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: []string{}}.check(t, f.run("svc", u))
+	})
+	t.Run("wrong code, never asks", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		f.service("svc", "auth required {testmod} set_authtok="+code(en, 5), "auth required {module} {config} use_first_pass")
+		expect{result: "PAM_AUTH_ERR", log: "refused: wrong code", prompts: []string{}}.check(t, f.run("svc", u, answers(code(en, 0))...))
+	})
+	t.Run("no token", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		tr := f.run(f.totp("use_first_pass"), u, answers(code(en, 0))...)
+		expect{result: "PAM_AUTH_ERR", log: "refused: use_first_pass is set but no earlier module set PAM_AUTHTOK",
+			prompts: []string{}}.check(t, tr)
+	})
+	t.Run("backup code", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		f.service("svc", "auth required {testmod} set_authtok="+en.BackupCodes[0], "auth required {module} {config} use_first_pass")
+		expect{result: "PAM_SUCCESS", log: "accepted: backup code, 9 left", prompts: []string{},
+			infos: []string{"Backup code accepted. 9 backup codes left."}}.check(t, f.run("svc", u))
+	})
+}
+
+func TestForwardPass(t *testing.T) {
+	u := sysUser(t, "daemon")
+	stack := func(f *fixture, args string) string {
+		f.service("fwd", "auth required {module} {config} forward_pass "+args,
+			"auth required {testmod} [expect_authtok="+password+"]")
+		return "fwd"
+	}
+	both := "Password & verification code: "
+	t.Run("right code", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		c := oathtool(t, en)
+		tr := f.run(stack(f, ""), u, answers(password+c)...)
+		expect{result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: []string{both},
+			infos: []string{"testmod: authtok is right"}}.check(t, tr)
+		noneOf(t, tr, password, c)
+	})
+	t.Run("wrong code, the password still passed on", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		expect{result: "PAM_AUTH_ERR", log: "refused: wrong code", prompts: []string{both},
+			infos: []string{"testmod: authtok is right"}}.check(t, f.run(stack(f, ""), u, answers(password+code(en, 4))...))
+	})
+	t.Run("wrong password", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		expect{result: "PAM_AUTH_ERR", log: "accepted: TOTP code", prompts: []string{both},
+			infos: []string{"testmod: authtok is wrong"}}.check(t, f.run(stack(f, ""), u, answers("hunter2"+code(en, 0))...))
+	})
+	t.Run("eight digits", func(t *testing.T) {
+		f := newFixture(t, "digits: 8")
+		en := f.enroll(u)
+		expect{result: "PAM_SUCCESS", infos: []string{"testmod: authtok is right"}, prompts: []string{both}}.check(t,
+			f.run(stack(f, ""), u, answers(password+code(en, 0))...))
+	})
+	t.Run("backup code", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		expect{result: "PAM_SUCCESS", log: "accepted: backup code", prompts: []string{both},
+			infos: []string{"Backup code accepted. 9 backup codes left.", "testmod: authtok is right"}}.check(t,
+			f.run(stack(f, ""), u, answers(password+en.BackupCodes[3])...))
+	})
+	t.Run("own prompt", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		expect{result: "PAM_SUCCESS", prompts: []string{"Password, then code: "},
+			infos: []string{"testmod: authtok is right"}}.check(t,
+			f.run(stack(f, "[prompt=Password, then code: ]"), u, answers(password+code(en, 0))...))
+	})
+	t.Run("not enrolled: asked alike, password passed on", func(t *testing.T) {
+		f := newFixture(t, "")
+		expect{result: "PAM_AUTH_ERR", log: "refused: not enrolled", prompts: []string{both},
+			infos: []string{"testmod: authtok is right"}}.check(t, f.run(stack(f, ""), u, answers(password+"123456")...))
+	})
+	t.Run("not enrolled with nullok: the next module asks", func(t *testing.T) {
+		f := newFixture(t, "")
+		tr := f.run(stack(f, "nullok"), u)
+		expect{result: "PAM_AUTH_ERR", log: "ignored: not enrolled", prompts: []string{},
+			infos: []string{"testmod: no authtok"}}.check(t, tr)
+	})
+}
+
+// The stacking in pam_totp(8): a user who is not enrolled falls through to
+// the next module; an enrolled one passes or fails here.
+func TestNullokStacking(t *testing.T) {
+	u := sysUser(t, "daemon")
+	stack := func(f *fixture) string {
+		f.service("stack", "auth [success=done ignore=ignore default=die] {module} {config} nullok",
+			"auth required {testmod} [say="+nextModuleSays+"]")
+		return "stack"
+	}
+	t.Run("not enrolled", func(t *testing.T) {
+		f := newFixture(t, "")
+		expect{result: "PAM_SUCCESS", log: "ignored: not enrolled", prompts: []string{},
+			infos: []string{nextModuleSays}}.check(t, f.run(stack(f), u))
+	})
+	t.Run("enrolled, right code", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		expect{result: "PAM_SUCCESS", log: "accepted", prompts: []string{prompt}}.check(t, f.run(stack(f), u, answers(code(en, 0))...))
+	})
+	t.Run("enrolled, wrong code", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		expect{result: "PAM_AUTH_ERR", log: "refused: wrong code", prompts: []string{prompt}}.check(t, f.run(stack(f), u, answers(code(en, 3))...))
+	})
+	t.Run("enrolled, broken store", func(t *testing.T) {
+		f := newFixture(t, "")
+		en := f.enroll(u)
+		remove(t, f.env.KeyFile)
+		expect{result: "PAM_AUTHINFO_UNAVAIL", log: "error: cannot check the code",
+			prompts: []string{prompt}, errors: []string{"could not be checked"}}.check(t, f.run(stack(f), u, answers(code(en, 0))...))
+	})
+}
+
+func TestPanicDoesNotCrossIntoC(t *testing.T) {
+	f := newFixture(t, "")
+	u := sysUser(t, "daemon")
+	en := f.enroll(u)
+	// The test build, which accepts test_panic.
+	f.module = artifact(t, "test/hooks/pam_totp.so")
+	artifact(t, "test/hooks/pam_totp_go.so")
+	f.service("svc", "auth required {module} {config} test_panic")
+	f.service("fine", "auth required {module} {config}")
+	// Two panics in one process, then a normal login: the process lives
+	// on and the library still works.
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	tr, err := pamrun.Run(ctx, tools.driver, "-d", f.env.ConfDir, "-s", "svc", "-u", u, "-n", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.Results(); strings.Join(got, " ") != "PAM_SYSTEM_ERR PAM_SYSTEM_ERR" {
+		t.Errorf("results = %q, want PAM_SYSTEM_ERR twice\n%s", got, tr)
+	}
+	for _, l := range tr.Logs("pam_totp(") {
+		if !strings.Contains(l.Text, "error: internal error, authentication refused: assignment to entry in nil map; at main.runHooks (") {
+			t.Errorf("log line %q does not report the panic and where it happened", l.Text)
+		}
+	}
+	expect{result: "PAM_SUCCESS"}.check(t, f.run("fine", u, answers(code(en, 0))...))
+}
+
+func TestForkAfterLoadIsRefused(t *testing.T) {
+	f := newFixture(t, "")
+	u := sysUser(t, "daemon")
+	en := f.enroll(u)
+	// The parent authenticates, which starts the Go runtime in it; its
+	// child then tries again.
+	tr := f.run(f.totp(""), u, append(answers(code(en, 0), code(en, 1)), "-F")...)
+	if got := tr.Result(); got != "PAM_SUCCESS" {
+		t.Errorf("the parent's result = %s, want PAM_SUCCESS\n%s", got, tr)
+	}
+	child := tr.All("child-result")
+	if len(child) != 1 || child[0] != "PAM_SYSTEM_ERR" {
+		t.Fatalf("the child's result = %q, want PAM_SYSTEM_ERR\n%s", child, tr)
+	}
+	var refused int
+	for _, l := range tr.Logs("pam_totp(") {
+		if strings.Contains(l.Text, "error: authentication refused: ") &&
+			strings.Contains(l.Text, "pam_totp_go.so was started in process ") &&
+			strings.Contains(l.Text, "was forked from it afterwards; the Go runtime does not survive fork") {
+			refused++
+			if l.Priority != 3 {
+				t.Errorf("refusal logged at priority %d, want LOG_ERR", l.Priority)
+			}
+		}
+	}
+	if refused != 1 {
+		t.Errorf("%d refusal lines, want 1\n%s", refused, tr)
+	}
+	if len(tr.Prompts()) != 1 {
+		t.Errorf("prompts = %q, want only the parent's", tr.Prompts())
+	}
+}
+
+func TestLoaderErrors(t *testing.T) {
+	u := sysUser(t, "daemon")
+	loader, golib := artifact(t, "pam_totp.so"), artifact(t, "pam_totp_go.so")
+	t.Run("library missing", func(t *testing.T) {
+		f := newFixture(t, "nullok: true")
+		dir := dirOf(t, map[string]os.FileMode{loader: 0o755})
+		f.module = filepath.Join(dir, "pam_totp.so")
+		tr := f.run(f.totp(""), u)
+		expect{result: "PAM_SYSTEM_ERR", log: "error: cannot use " + filepath.Join(dir, "pam_totp_go.so") +
+			": No such file or directory; reinstall pam-totp", prompts: []string{}}.check(t, tr)
+	})
+	t.Run("library writable by others", func(t *testing.T) {
+		f := newFixture(t, "nullok: true")
+		dir := dirOf(t, map[string]os.FileMode{loader: 0o755, golib: 0o666})
+		f.module = filepath.Join(dir, "pam_totp.so")
+		expect{result: "PAM_SYSTEM_ERR", log: "mode 0666; it must belong to root and be writable by no one else",
+			prompts: []string{}}.check(t, f.run(f.totp(""), u))
+	})
+	t.Run("directory writable by others", func(t *testing.T) {
+		f := newFixture(t, "nullok: true")
+		dir := dirOf(t, map[string]os.FileMode{loader: 0o755, golib: 0o644})
+		chmod(t, dir, 0o777)
+		f.module = filepath.Join(dir, "pam_totp.so")
+		expect{result: "PAM_SYSTEM_ERR", log: "refusing " + dir + ": owned by uid",
+			prompts: []string{}}.check(t, f.run(f.totp(""), u))
+	})
+	t.Run("packaged loader looks in its library directory", func(t *testing.T) {
+		f := newFixture(t, "nullok: true")
+		f.module = artifact(t, "pkg/pam_totp.so")
+		libdir := "/usr/lib/" + multiarch(t) + "/pam-totp"
+		if _, err := os.Stat(libdir); err == nil {
+			t.Skipf("pam-totp is installed in %s; this test needs it absent", libdir)
+		}
+		expect{result: "PAM_SYSTEM_ERR", log: "cannot use " + libdir + "/pam_totp_go.so"}.check(t, f.run(f.totp(""), u))
+	})
+}
+
+// The entry points other than authentication are answered by the loader
+// alone: with no Go library beside it, they still answer and log nothing.
+func TestOtherEntryPointsStayInC(t *testing.T) {
+	f := newFixture(t, "")
+	u := sysUser(t, "daemon")
+	dir := dirOf(t, map[string]os.FileMode{artifact(t, "pam_totp.so"): 0o755})
+	f.module = filepath.Join(dir, "pam_totp.so")
+	var lines []string
+	for _, typ := range []string{"auth", "account", "session", "password"} {
+		lines = append(lines, typ+" required {module}", typ+" required pam_permit.so")
+	}
+	f.service("svc", lines...)
+	tr := f.run("svc", u, "-n", "0", "-C")
+	want := map[string]string{"setcred-result": "PAM_SUCCESS", "acct-result": "PAM_SUCCESS",
+		"open-session-result": "PAM_SUCCESS", "close-session-result": "PAM_SUCCESS", "chauthtok-result": "PAM_SUCCESS"}
+	for kind, result := range want {
+		if got := tr.All(kind); len(got) != 1 || got[0] != result {
+			t.Errorf("%s = %q, want %s\n%s", kind, got, result, tr)
+		}
+	}
+	if logs := tr.Logs("pam_totp("); len(logs) != 0 {
+		t.Errorf("pam_totp logged %+v; the other entry points must not try to load the Go library", logs)
+	}
+}
+
+func multiarch(t *testing.T) string {
+	t.Helper()
+	cc := os.Getenv("CC")
+	if cc == "" {
+		cc = "cc"
+	}
+	out, err := runOut(cc, "-print-multiarch")
+	if err != nil || out == "" {
+		t.Skipf("cannot learn the multiarch triplet from %s: %v", cc, err)
+	}
+	return out
+}
