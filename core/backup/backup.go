@@ -134,13 +134,25 @@ func Normalize(input string) (string, error) {
 	return b.String(), nil
 }
 
+// Bounds on the parameters a stored hash may ask for, so that no state
+// file, however it was made, can make a login spend unbounded memory or time.
+const (
+	maxTime   = 16
+	maxMemory = 256 * 1024 // KiB
+)
+
+func (h Hash) sane() bool {
+	return h.Time > 0 && h.Time <= maxTime && h.Memory >= 8*uint32(max(h.Threads, 1)) &&
+		h.Memory <= maxMemory && h.Threads > 0 && len(h.Salt) > 0
+}
+
 // Match returns the index in hashes of the hash of code, a normalized code,
-// or -1. It derives the code's hash under every salt, so it takes the same
+// or -1. Hashes whose parameters are out of bounds never match. It derives the code's hash under every salt, so it takes the same
 // time whether or not and wherever a code matches.
 func Match(hashes []Hash, code string) int {
 	found := -1
 	for i, h := range hashes {
-		if h.Threads == 0 || h.Time == 0 || len(h.Salt) == 0 {
+		if !h.sane() {
 			continue
 		}
 		if subtle.ConstantTimeCompare(h.derive(code), h.Sum) == 1 {

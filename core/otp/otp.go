@@ -169,8 +169,8 @@ func Equal(a, b string) bool {
 // the expected length.
 var ErrNotACode = errors.New("otp: not a code")
 
-// NormalizeCode trims white space from what a user typed, and removes single
-// spaces or hyphens inside ("123 456"). It returns the digits if exactly
+// NormalizeCode trims white space from what a user typed, and removes spaces
+// and hyphens inside ("123 456"), reading at most 16 bytes. It returns the digits if exactly
 // digits of them remain, and ErrNotACode otherwise.
 func NormalizeCode(input string, digits int) (string, error) {
 	s := strings.TrimSpace(input)
