@@ -170,7 +170,7 @@ func Equal(a, b string) bool {
 var ErrNotACode = errors.New("otp: not a code")
 
 // NormalizeCode trims white space from what a user typed, and removes spaces
-// and hyphens inside ("123 456"), reading at most 16 bytes. It returns the digits if exactly
+// and hyphens inside ("123 456"); input over 16 bytes is refused. It returns the digits if exactly
 // digits of them remain, and ErrNotACode otherwise.
 func NormalizeCode(input string, digits int) (string, error) {
 	s := strings.TrimSpace(input)
