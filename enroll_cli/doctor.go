@@ -116,9 +116,17 @@ func (r *report) add(l level, topic, format string, args ...any) {
 	fmt.Fprintf(r.w, "%s  %-10s %s\n", levelNames[l], topic, fmt.Sprintf(format, args...))
 }
 
-func (r *report) ok(topic, format string, args ...any)   { r.add(levelOK, topic, format, args...) }
-func (r *report) warn(topic, format string, args ...any) { r.add(levelWarn, topic, format, args...) }
-func (r *report) fail(topic, format string, args ...any) { r.add(levelFail, topic, format, args...) }
+func (r *report) ok(topic, format string, args ...any) {
+	r.add(levelOK, topic, format, args...)
+}
+
+func (r *report) warn(topic, format string, args ...any) {
+	r.add(levelWarn, topic, format, args...)
+}
+
+func (r *report) fail(topic, format string, args ...any) {
+	r.add(levelFail, topic, format, args...)
+}
 
 func (c *doctorCmd) run(a *app, args []string) error {
 	r := &report{w: a.stdout}

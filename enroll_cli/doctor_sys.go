@@ -75,7 +75,8 @@ func (c *doctorCmd) judgeEntry(r *report, topic string, e pamEntry) {
 
 // pamAuthEntries returns the auth lines naming pam_totp.so in the PAM file
 // at path and the files it includes.
-func (c *doctorCmd) pamAuthEntries(path string, depth int, seen map[string]bool) ([]pamEntry, error) {
+func (c *doctorCmd) pamAuthEntries(path string, depth int,
+	seen map[string]bool) ([]pamEntry, error) {
 	if depth > 10 || seen[path] {
 		return nil, fmt.Errorf("%s: includes nest too deep or in a loop", path)
 	}
@@ -192,7 +193,7 @@ func (c *doctorCmd) checkModule(r *report, uses map[string]*pamEntry) {
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if errors.Is(err, fs.ErrNotExist) {
-			sev("module", "%s does not exist: install the pam-totp package (or 'make install')", p)
+			sev("module", "%s does not exist: install the pam-totp package", p)
 			continue
 		}
 		if err != nil {
@@ -271,7 +272,9 @@ func (c *doctorCmd) checkSSHD(r *report, used bool) {
 	c.checkAuthMethods(r, sev, opts)
 }
 
-func (c *doctorCmd) checkAuthMethods(r *report, sev func(string, string, ...any), opts map[string]string) {
+type severity func(topic, format string, args ...any)
+
+func (c *doctorCmd) checkAuthMethods(r *report, sev severity, opts map[string]string) {
 	methods := opts["authenticationmethods"]
 	if methods == "" || methods == "any" {
 		var bypass []string

@@ -92,7 +92,8 @@ func writeQRPNG(path, text string) (err error) {
 	if err != nil {
 		return fmt.Errorf("making the QR code image: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL | syscall.O_NOFOLLOW | syscall.O_CLOEXEC
+	f, err := os.OpenFile(path, flags, 0o600)
 	if errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("%s already exists: the image holds the secret, so it is only written to a new file; remove it or name another", path)
 	}
