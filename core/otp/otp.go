@@ -169,9 +169,9 @@ func Equal(a, b string) bool {
 // the expected length.
 var ErrNotACode = errors.New("otp: not a code")
 
-// NormalizeCode trims white space from what a user typed, and removes spaces
-// and hyphens inside ("123 456"); input over 16 bytes is refused. It returns the digits if exactly
-// digits of them remain, and ErrNotACode otherwise.
+// NormalizeCode trims white space from what a user typed and removes spaces
+// and hyphens inside ("123 456"). It returns the digits if exactly digits of
+// them remain, and ErrNotACode otherwise, or for input over 16 bytes.
 func NormalizeCode(input string, digits int) (string, error) {
 	s := strings.TrimSpace(input)
 	if len(s) > 2*MaxDigits {
