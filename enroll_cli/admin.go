@@ -27,7 +27,7 @@ type removeCmd struct{}
 func (removeCmd) define(*flag.FlagSet) {}
 
 func (removeCmd) run(a *app, args []string) error {
-	v, err := a.verifier()
+	v, err := a.enrolledVerifier(args[0])
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ type unlockCmd struct{}
 func (unlockCmd) define(*flag.FlagSet) {}
 
 func (unlockCmd) run(a *app, args []string) error {
-	v, err := a.verifier()
+	v, err := a.enrolledVerifier(args[0])
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (c *backupCodesCmd) define(fs *flag.FlagSet) {
 }
 
 func (c *backupCodesCmd) run(a *app, args []string) error {
-	v, err := a.verifier()
+	v, err := a.enrolledVerifier(args[0])
 	if err != nil {
 		return err
 	}

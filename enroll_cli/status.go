@@ -101,7 +101,7 @@ func (c *statusCmd) define(fs *flag.FlagSet) {
 }
 
 func (c *statusCmd) run(a *app, args []string) error {
-	v, err := a.verifier()
+	v, err := a.enrolledVerifier(args[0])
 	if err != nil {
 		return err
 	}
@@ -127,6 +127,24 @@ func (c *statusCmd) run(a *app, args []string) error {
 	fmt.Fprintf(w, "locked until:\t%s\n", showTime(u.LockedUntil, "not locked"))
 	fmt.Fprintf(w, "backup codes left:\t%d\n", u.BackupCodes)
 	return w.Flush()
+}
+
+// enrolledVerifier opens the store and checks that name is enrolled. The
+// check comes first because the store's transactions create the user's
+// lock file, which would otherwise be left behind for any name asked about.
+func (a *app) enrolledVerifier(name string) (*policy.Verifier, error) {
+	v, err := a.verifier()
+	if err != nil {
+		return nil, err
+	}
+	ok, err := v.Enrolled(name)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, notEnrolledHint(name, policy.ErrNotEnrolled)
+	}
+	return v, nil
 }
 
 // notEnrolledHint adds what to do to a not-enrolled error.

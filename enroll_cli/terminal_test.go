@@ -284,3 +284,42 @@ func TestVerifyNoEcho(t *testing.T) {
 		t.Fatalf("exit status %d, want 1; stderr:\n%s", status, stderr)
 	}
 }
+
+// TestEnrollQROnTerminal checks the QR code as a terminal receives it:
+// every line set to black on white explicitly, so that it reads the same
+// on a dark terminal, and decoding to the URI printed below it.
+func TestEnrollQROnTerminal(t *testing.T) {
+	config := newSetup(t)
+	master, slave := openPTY(t)
+	cmd := exec.Command(totpctlBinary(t), "--config", config, "enroll", "--no-confirm", "alice")
+	cmd.Stdout = slave
+	shown := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(master) // ends with EIO once no one has the terminal
+		shown <- b
+	}()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("enroll: %v\n%s", err, stderr.String())
+	}
+	slave.Close()
+	text := strings.ReplaceAll(string(<-shown), "\r\n", "\n")
+
+	qr, rest, ok := strings.Cut(text, "\n\n")
+	if !ok {
+		t.Fatalf("no blank line after the QR code:\n%s", text)
+	}
+	for i, line := range strings.Split(qr, "\n") {
+		if !strings.HasPrefix(line, darkOnLight) || !strings.HasSuffix(line, resetColors) {
+			t.Fatalf("QR line %d is not set to black on white: %q", i, line)
+		}
+	}
+	uri, _, _ := strings.Cut(rest, "\n")
+	if !strings.HasPrefix(uri, "otpauth://totp/") {
+		t.Fatalf("no URI on the line after the QR code: %q", uri)
+	}
+	if got := decodeQR(t, textToImage(t, qr)); got != uri {
+		t.Errorf("the terminal's QR code decodes to %q, want %q", got, uri)
+	}
+}
