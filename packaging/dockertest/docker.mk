@@ -1,1 +1,102 @@
-# Rules for the container integration suite.
+# Rules for the container integration suite (packaging/dockertest).
+#
+#   make docker-test   builds everything and the .deb, the base image (once,
+#                      with debootstrap) and a test image from
+#                      Dockerfile.test, runs the suite, and removes every
+#                      container and the test image, also on failure
+#   make test-docker   the same when a Docker engine answers; otherwise
+#                      says why it skips (and fails when CI=true)
+#   make demo          a throw-away sshd with pam-totp on 127.0.0.1:2222
+#   make demo-stop     removes it
+#
+# DOCKER_BASE is the image the test image starts from. The default is made
+# locally by base-image.sh with debootstrap, since no registry can be
+# reached here; where one can, DOCKER_BASE=debian:bookworm works too.
+
+DOCKER          ?= docker
+DOCKER_BASE     ?= pam-totp-base:bookworm
+DOCKER_DIR      := packaging/dockertest
+DOCKER_TIMEOUT  ?= 15m
+DEMO_NAME       ?= pam-totp-demo
+DEMO_IMAGE      ?= pam-totp-demo:latest
+DEMO_PORT       ?= 2222
+DEMO_USER       ?= demo
+
+.PHONY: docker-test test-docker docker-base demo demo-stop
+
+test: test-docker
+
+# The base image, made where it is missing; only the local tag can be made.
+docker-base:
+	@if [ "$(DOCKER_BASE)" = pam-totp-base:bookworm ]; then \
+		$(DOCKER_DIR)/base-image.sh $(DOCKER_BASE); \
+	elif ! $(DOCKER) image inspect $(DOCKER_BASE) >/dev/null 2>&1; then \
+		$(DOCKER) pull $(DOCKER_BASE); \
+	fi
+
+# docker-build IMAGE: builds the test image from the one .deb in $(BUILD).
+define docker-build
+	set -- $(BUILD)/pam-totp_*.deb; \
+	if [ $$# -ne 1 ] || [ ! -f "$$1" ]; then \
+		echo "docker: want exactly one $(BUILD)/pam-totp_*.deb, found: $$*" >&2; exit 1; \
+	fi; \
+	start=$$(date +%s); \
+	$(DOCKER) build -q -f Dockerfile.test --build-arg BASE=$(DOCKER_BASE) \
+		--build-arg DEB="$$1" --label pam-totp-test=$$run -t $(1) . >/dev/null; \
+	echo "docker: built $(1) from $$1 in $$(( $$(date +%s) - start )) s"
+endef
+
+# The run id labels every container the suite starts, so that the trap
+# removes them even when the test binary is killed.
+docker-test: all deb docker-base
+	@set -e; \
+	run=$$(od -An -N4 -tx4 /dev/urandom | tr -d ' '); image=pam-totp-test:$$run; \
+	cleanup() { \
+		ids=$$($(DOCKER) ps -aq --filter label=pam-totp-test=$$run); \
+		if [ -n "$$ids" ]; then $(DOCKER) rm -f -v $$ids >/dev/null; fi; \
+		$(DOCKER) rmi -f $$image >/dev/null 2>&1 || true; \
+	}; \
+	trap cleanup EXIT; trap 'exit 1' INT TERM; \
+	$(call docker-build,$$image); \
+	start=$$(date +%s); \
+	PAM_TOTP_TEST_IMAGE=$$image PAM_TOTP_TEST_RUN=$$run \
+		$(GO) test -tags dockertest -count=1 -timeout $(DOCKER_TIMEOUT) \
+		$(DOCKER_TEST_FLAGS) ./$(DOCKER_DIR)/; \
+	echo "docker: suite passed in $$(( $$(date +%s) - start )) s"
+
+# make test runs the suite only where a Docker engine answers; under CI a
+# missing engine is a failure, not a skip.
+test-docker:
+	@if $(DOCKER) info >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory docker-test; \
+	elif [ "$(CI)" = true ]; then \
+		echo "test-docker: FAIL: no Docker engine answers ('$(DOCKER) info' failed) and CI=true" >&2; \
+		exit 1; \
+	else \
+		echo "test-docker: SKIPPED: no Docker engine answers ('$(DOCKER) info' failed), so the container suite did not run. Start Docker, or run 'make docker-test' where it runs."; \
+	fi
+
+# The demo: the test image's setup without the test users, one user enrolled.
+demo: all deb
+	@if ! $(DOCKER) info >/dev/null 2>&1; then \
+		echo "demo: no Docker engine answers ('$(DOCKER) info' failed): the demo needs Docker. Install docker.io and start it (systemctl start docker), then run 'make demo' again." >&2; \
+		exit 1; \
+	fi
+	@$(MAKE) --no-print-directory docker-base
+	@set -e; run=demo; \
+	$(DOCKER) rm -f $(DEMO_NAME) >/dev/null 2>&1 || true; \
+	$(call docker-build,$(DEMO_IMAGE)); \
+	$(DOCKER) run -d --name $(DEMO_NAME) --label pam-totp-test=demo \
+		-p 127.0.0.1:$(DEMO_PORT):22 $(DEMO_IMAGE) >/dev/null; \
+	$(DOCKER) exec $(DEMO_NAME) /usr/local/lib/pam-totp-test/demo-user.sh $(DEMO_USER); \
+	echo; \
+	echo "Scan the QR code above with an authenticator app, then log in:"; \
+	echo; \
+	echo "    ssh -p $(DEMO_PORT) $(DEMO_USER)@127.0.0.1"; \
+	echo; \
+	echo "Password: $(DEMO_USER). Then the code that the app shows."; \
+	echo "Stop and remove the demo with: make demo-stop"
+
+demo-stop:
+	@$(DOCKER) rm -f $(DEMO_NAME) >/dev/null 2>&1 && echo "demo: removed container $(DEMO_NAME)" || echo "demo: no container $(DEMO_NAME)"
+	@$(DOCKER) rmi $(DEMO_IMAGE) >/dev/null 2>&1 && echo "demo: removed image $(DEMO_IMAGE)" || true
