@@ -107,6 +107,7 @@ func TestScripts(t *testing.T) {
 			"halfrekey": cmdHalfRekey,
 			"eq":        cmdEq,
 			"readline":  cmdReadLine,
+			"grepline":  cmdGrepLine,
 		},
 	})
 }
@@ -374,4 +375,26 @@ func cmdReadLine(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s has no line %s", args[1], args[2])
 	}
 	ts.Setenv(args[0], lines[n-1])
+}
+
+// grepline VAR REGEXP [FILE]
+// sets VAR to the first line of FILE (default: the last command's stdout)
+// that REGEXP matches.
+func cmdGrepLine(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: grepline VAR REGEXP [FILE]")
+	}
+	file := "stdout"
+	if len(args) == 3 {
+		file = args[2]
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	for _, line := range strings.Split(ts.ReadFile(file), "\n") {
+		if re.MatchString(line) {
+			ts.Setenv(args[0], line)
+			return
+		}
+	}
+	ts.Fatalf("no line of %s matches %s", file, args[1])
 }
