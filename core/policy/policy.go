@@ -232,6 +232,9 @@ func (v *Verifier) fail(tx *store.Tx, st *store.State, now time.Time) error {
 func (v *Verifier) lockoutDelay(n int) time.Duration {
 	d, max := time.Duration(v.Config.LockoutDelay), time.Duration(v.Config.LockoutMax)
 	for i := 1; i < n && d < max; i++ {
+		if d > max/2 {
+			return max // doubling could overflow into a negative delay
+		}
 		d *= 2
 	}
 	return min(d, max)
