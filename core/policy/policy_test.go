@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -267,6 +268,43 @@ func TestLockout(t *testing.T) {
 	// The backup code tried while locked out was not used up.
 	f.clk.Add(time.Minute)
 	f.accept(t, "alice", e.BackupCodes[0], policy.Result{Method: policy.BackupCode, BackupLeft: 1})
+}
+
+// TestLockoutDelays checks the growth of the delay over consecutive
+// lockouts, up to LockoutMax, for delays up to the largest a duration holds.
+func TestLockoutDelays(t *testing.T) {
+	const h = time.Hour
+	longest := time.Duration(math.MaxInt64)
+	tests := []struct {
+		delay, max time.Duration
+		want       []time.Duration
+	}{
+		{time.Minute, time.Minute, []time.Duration{time.Minute, time.Minute, time.Minute}},
+		{time.Minute, time.Hour, []time.Duration{1 * time.Minute, 2 * time.Minute, 4 * time.Minute,
+			8 * time.Minute, 16 * time.Minute, 32 * time.Minute, time.Hour, time.Hour}},
+		{3 * time.Second, 10 * time.Second, []time.Duration{3 * time.Second, 6 * time.Second,
+			10 * time.Second, 10 * time.Second}},
+		{100_000 * h, longest, []time.Duration{100_000 * h, 200_000 * h, 400_000 * h, 800_000 * h,
+			1_600_000 * h, longest, longest}},
+		{longest / 3, longest, []time.Duration{longest / 3, longest / 3 * 2, longest, longest}},
+	}
+	for _, tt := range tests {
+		f := newFixture(t, func(c *config.Config) {
+			c.MaxFailures = 1
+			c.LockoutDelay, c.LockoutMax = config.Duration(tt.delay), config.Duration(tt.max)
+		})
+		f.enroll(t, "alice", policy.EnrollOptions{})
+		for i, want := range tt.want {
+			f.lock(t, "alice", 1)
+			st := f.status(t, "alice")
+			if got := st.LockedUntil.Sub(f.clk.t); got != want {
+				t.Errorf("delay %v, max %v: lockout %d lasts %v, want %v", tt.delay, tt.max, i+1, got, want)
+				break
+			}
+			f.checkLocked(t, "alice", st.LockedUntil)
+			f.clk.t = st.LockedUntil
+		}
+	}
 }
 
 func TestSuccessResetsFailures(t *testing.T) {
