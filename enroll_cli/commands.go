@@ -93,6 +93,9 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 		if _, isBool := f.Value.(interface{ IsBoolFlag() bool }); !isBool {
 			left += " " + name
 		}
+		if d := f.DefValue; d != "" && d != "false" && d != "0" && !strings.Contains(text, "default") {
+			text += " (default " + d + ")"
+		}
 		rows = append(rows, row{left, text})
 		width = max(width, len(left))
 	})
