@@ -360,6 +360,9 @@ func TestBackupCodes(t *testing.T) {
 	}
 
 	f.refuse(t, "alice", "2345-6789-abcd", policy.ErrWrongCode)
+	if st := f.status(t, "alice"); st.Failures != 1 {
+		t.Errorf("Failures = %d after a wrong backup code, want 1", st.Failures)
+	}
 	f.accept(t, "alice", codes[0], backup(3))
 	f.refuse(t, "alice", codes[0], policy.ErrWrongCode)
 	if st := f.status(t, "alice"); st.Failures != 1 {
