@@ -76,7 +76,8 @@ test-docker:
 		echo "test-docker: SKIPPED: no Docker engine answers ('$(DOCKER) info' failed), so the container suite did not run. Start Docker, or run 'make docker-test' where it runs."; \
 	fi
 
-# The demo: the test image's setup without the test users, one user enrolled.
+# The demo: the test image with the password-then-code PAM profile, its
+# test users removed and one user enrolled.
 demo: all deb
 	@if ! $(DOCKER) info >/dev/null 2>&1; then \
 		echo "demo: no Docker engine answers ('$(DOCKER) info' failed): the demo needs Docker. Install docker.io and start it (systemctl start docker), then run 'make demo' again." >&2; \
@@ -87,15 +88,17 @@ demo: all deb
 	$(DOCKER) rm -f $(DEMO_NAME) >/dev/null 2>&1 || true; \
 	$(call docker-build,$(DEMO_IMAGE)); \
 	$(DOCKER) run -d --name $(DEMO_NAME) --label pam-totp-test=demo \
+		-e PAM_TOTP_TEST_PROFILE=password-code \
 		-p 127.0.0.1:$(DEMO_PORT):22 $(DEMO_IMAGE) >/dev/null; \
-	$(DOCKER) exec $(DEMO_NAME) /usr/local/lib/pam-totp-test/demo-user.sh $(DEMO_USER); \
+	tty=; if [ -t 1 ]; then tty=-t; fi; \
+	$(DOCKER) exec $$tty $(DEMO_NAME) /usr/local/lib/pam-totp-test/demo-user.sh $(DEMO_USER); \
 	echo; \
-	echo "Scan the QR code above with an authenticator app, then log in:"; \
+	echo "Scan the QR code above with an authenticator app, then log in with:"; \
 	echo; \
 	echo "    ssh -p $(DEMO_PORT) $(DEMO_USER)@127.0.0.1"; \
 	echo; \
-	echo "Password: $(DEMO_USER). Then the code that the app shows."; \
-	echo "Stop and remove the demo with: make demo-stop"
+	echo "It asks for the password above, then for the code that the app shows."; \
+	echo "The demo listens on 127.0.0.1 only. Remove it with: make demo-stop"
 
 demo-stop:
 	@$(DOCKER) rm -f $(DEMO_NAME) >/dev/null 2>&1 && echo "demo: removed container $(DEMO_NAME)" || echo "demo: no container $(DEMO_NAME)"
