@@ -129,7 +129,7 @@ func (v *Verifier) Save(e *Enrollment, replace bool) error {
 
 // update runs fn on the user's state under the lock and saves the result.
 func (v *Verifier) update(user string, fn func(*store.State) error) error {
-	tx, err := v.Store.Begin(user)
+	tx, err := v.Store.BeginEnrolled(user)
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func (v *Verifier) NewBackupCodes(user string) ([]string, error) {
 
 // Remove deletes the user's enrollment.
 func (v *Verifier) Remove(user string) error {
-	tx, err := v.Store.Begin(user)
+	tx, err := v.Store.BeginEnrolled(user)
 	if err != nil {
 		return err
 	}

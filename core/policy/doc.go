@@ -13,6 +13,7 @@
 //     as a replay (RFC 6238, section 5.2; NIST SP 800-63B, 5.1.4.2), even
 //     within the window. A replay does not count as a failure: whoever sent
 //     it knew the code, so it tells them nothing.
+//   - An empty answer is refused and not counted.
 //   - Anything else that is not an unused backup code counts as a failure.
 //     MaxFailures consecutive failures lock the user out for LockoutDelay,
 //     doubled for each further lockout without a success between them, up

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/pam-totp/pam-totp/core/backup"
@@ -113,12 +114,7 @@ func (v *Verifier) Enrolled(user string) (bool, error) {
 // the outcome in the user's state. The Result is zero whenever the error is
 // not nil: a right code whose use could not be saved is refused.
 func (v *Verifier) Verify(user, input string) (Result, error) {
-	if ok, err := v.Store.Enrolled(user); err != nil {
-		return Result{}, err
-	} else if !ok {
-		return Result{}, ErrNotEnrolled
-	}
-	tx, err := v.Store.Begin(user)
+	tx, err := v.Store.BeginEnrolled(user)
 	if err != nil {
 		return Result{}, err
 	}
@@ -133,6 +129,10 @@ func (v *Verifier) Verify(user, input string) (Result, error) {
 		return Result{}, &LockedError{Until: st.LockedUntil}
 	}
 
+	if strings.TrimSpace(input) == "" {
+		// An empty answer guesses nothing, so it is not counted.
+		return Result{}, fmt.Errorf("%w: no code was entered", ErrWrongCode)
+	}
 	if code, err := otp.NormalizeCode(input, st.Digits); err == nil {
 		res, err := v.checkTOTP(st, code, now)
 		if err == nil {

@@ -195,7 +195,7 @@ func (s *Store) Users() ([]string, error) {
 
 // Load reads the state of user under the user's lock.
 func (s *Store) Load(user string) (*State, error) {
-	tx, err := s.Begin(user)
+	tx, err := s.BeginEnrolled(user)
 	if err != nil {
 		return nil, err
 	}

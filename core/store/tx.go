@@ -40,6 +40,18 @@ func (s *Store) Begin(user string) (*Tx, error) {
 	return &Tx{s: s, user: user, lock: lock, ring: ring}, nil
 }
 
+// BeginEnrolled is Begin for a user who must be enrolled already: if the
+// user has no state file it returns ErrNotEnrolled before creating the
+// user's lock file, so asking about unknown names leaves nothing behind.
+func (s *Store) BeginEnrolled(user string) (*Tx, error) {
+	if ok, err := s.Enrolled(user); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, ErrNotEnrolled
+	}
+	return s.Begin(user)
+}
+
 func (s *Store) lockUser(user string) (*os.File, error) {
 	path := filepath.Join(s.dir, user+lockSuffix)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o600)
