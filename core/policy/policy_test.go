@@ -422,7 +422,7 @@ func TestMalformedInput(t *testing.T) {
 	f := newFixture(t, func(c *config.Config) { c.MaxFailures = 100; c.BackupCodes = 1 })
 	f.enroll(t, "alice", policy.EnrollOptions{})
 	inputs := []string{
-		"", " ", "abc", "12345", "1234567", "123456789", "12 34 56 78 90",
+		"abc", "12345", "1234567", "123456789", "12 34 56 78 90",
 		"１２３４５６", // full-width digits
 		"123456\x00", "\x00", "12345\n6", "+123456", "-123456-", "1e5",
 		"' OR 1=1 --", strings.Repeat("1", 10000), "2345-6789-abc", "2345-6789-abcde",
@@ -432,6 +432,20 @@ func TestMalformedInput(t *testing.T) {
 		f.refuse(t, "alice", input, policy.ErrWrongCode)
 		if st := f.status(t, "alice"); st.Failures != i+1 {
 			t.Fatalf("Verify(%q): Failures = %d, want %d", input, st.Failures, i+1)
+		}
+	}
+}
+
+// TestEmptyInput checks that an empty answer is refused without counting
+// as a failure: it guesses nothing.
+func TestEmptyInput(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.MaxFailures = 2 })
+	f.enroll(t, "alice", policy.EnrollOptions{})
+	for _, input := range []string{"", " ", "\t\n", "", " "} {
+		f.refuse(t, "alice", input, policy.ErrWrongCode)
+		if st := f.status(t, "alice"); st.Failures != 0 || !st.LockedUntil.IsZero() {
+			t.Fatalf("Verify(%q): Failures = %d, LockedUntil = %v, want 0 and none",
+				input, st.Failures, st.LockedUntil)
 		}
 	}
 }
