@@ -302,3 +302,38 @@ func TestNewBackupCodes(t *testing.T) {
 		t.Errorf("NewBackupCodes(bob) = %v, want ErrNotEnrolled", err)
 	}
 }
+
+// TestUnknownUserLeavesNothing checks that every operation on an enrolled
+// user refuses a name that is not enrolled without creating its lock file
+// or anything else.
+func TestUnknownUserLeavesNothing(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.BackupCodes = 1 })
+	f.enroll(t, "alice", policy.EnrollOptions{})
+	before := listing(t, f.dir)
+	ops := map[string]func() error{
+		"Verify": func() error { _, err := f.v.Verify("ghost", "123456"); return err },
+		"Status": func() error { _, err := f.v.Status("ghost"); return err },
+		"Unlock": func() error { return f.v.Unlock("ghost") },
+		"Remove": func() error { return f.v.Remove("ghost") },
+		"NewBackupCodes": func() error {
+			_, err := f.v.NewBackupCodes("ghost")
+			return err
+		},
+		"store.Load": func() error { _, err := f.v.Store.Load("ghost"); return err },
+		"store.BeginEnrolled": func() error {
+			tx, err := f.v.Store.BeginEnrolled("ghost")
+			if err == nil {
+				tx.Close()
+			}
+			return err
+		},
+	}
+	for name, op := range ops {
+		if err := op(); !errors.Is(err, policy.ErrNotEnrolled) {
+			t.Errorf("%s(ghost) = %v, want ErrNotEnrolled", name, err)
+		}
+	}
+	if after := listing(t, f.dir); !reflect.DeepEqual(after, before) {
+		t.Errorf("the state directory held %q, then %q", before, after)
+	}
+}
