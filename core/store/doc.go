@@ -25,6 +25,9 @@
 // an empty file whose flock serializes every read-modify-write of that user.
 // The host key lives in its own file, and during a key rotation a second
 // key, the key file's name with ".new" appended, is used for every write.
+// Every transaction also holds a shared flock on .rotation.lock in the state
+// directory, which a rotation takes exclusively while it creates the new
+// key, so no transaction that read only the old key outlives its creation.
 //
 // Every file is opened without following symbolic links, then checked on
 // the open descriptor: it must be a regular file owned by the effective user

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // Enrolled reports whether user has a state file, without taking the
@@ -35,11 +36,7 @@ func (s *Store) Enrolled(user string) (bool, error) {
 // done is called after each user's file is re-sealed; it may be nil.
 func (s *Store) Rekey(done func(user string)) error {
 	next := s.keyFile + NewKeySuffix
-	if _, err := s.readKey(next); errors.Is(err, fs.ErrNotExist) {
-		if err := CreateKey(next, s.rand()); err != nil {
-			return err
-		}
-	} else if err != nil {
+	if err := s.createNextKey(next); err != nil {
 		return err
 	}
 
@@ -60,6 +57,23 @@ func (s *Store) Rekey(done func(user string)) error {
 		return fmt.Errorf("store: installing the new host key: %w", err)
 	}
 	return syncDir(filepath.Dir(s.keyFile))
+}
+
+// createNextKey creates the new key unless an interrupted rotation left one.
+// It holds the rotation lock exclusively meanwhile, so that every
+// transaction that read the keys before the new one existed has ended: any
+// later write is sealed with the new key, and the pass over the users that
+// follows misses no file.
+func (s *Store) createNextKey(next string) error {
+	rotation, err := s.lockFile(rotationLock, syscall.LOCK_EX)
+	if err != nil {
+		return err
+	}
+	defer unlock(rotation)
+	if _, err := s.readKey(next); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return CreateKey(next, s.rand())
 }
 
 func (s *Store) reseal(user string) error {

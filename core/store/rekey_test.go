@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pam-totp/pam-totp/core/otp"
 	"github.com/pam-totp/pam-totp/core/store"
@@ -231,4 +232,40 @@ func TestRekeyKilledWritingKey(t *testing.T) {
 		t.Fatalf("Rekey after the killed rotation: %v", err)
 	}
 	e.checkRekeyed(t, oldID, nil, want)
+}
+
+// TestRekeyWaitsForOpenTransactions checks that a rotation does not start
+// while a transaction that read only the old key is open: that transaction
+// would write with the old key after the rotation's pass, and the user's
+// file would be lost with the old key.
+func TestRekeyWaitsForOpenTransactions(t *testing.T) {
+	e := newEnv(t)
+	e.save(t, newState("alice"))
+	e.s.LockTimeout = 50 * time.Millisecond
+
+	tx, err := e.s.Begin("bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.Rekey(nil); !errors.Is(err, store.ErrBusy) {
+		t.Fatalf("Rekey with a transaction open: %v, want store.ErrBusy", err)
+	}
+	if _, err := os.Lstat(e.key + store.NewKeySuffix); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Rekey made %s while a transaction was open (%v)", e.key+store.NewKeySuffix, err)
+	}
+	if err := tx.Save(newState("bob")); err != nil {
+		t.Fatal(err)
+	}
+	tx.Close()
+
+	oldID := e.keyIDs(t)[0]
+	if err := e.s.Rekey(nil); err != nil {
+		t.Fatalf("Rekey after the transaction ended: %v", err)
+	}
+	for _, u := range []string{"alice", "bob"} {
+		if id := e.fileKeyID(t, u); id == oldID {
+			t.Errorf("%s is still sealed with the old key %s", u, id)
+		}
+		e.load(t, u)
+	}
 }

@@ -400,7 +400,7 @@ func TestSaveFiles(t *testing.T) {
 		st.Failures = i
 		e.save(t, st)
 	}
-	if got, want := listDir(t, e.dir), []string{"alice.lock", "alice.totp"}; !reflect.DeepEqual(got, want) {
+	if got, want := listDir(t, e.dir), []string{".rotation.lock", "alice.lock", "alice.totp"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("state directory holds %q, want %q", got, want)
 	}
 	for _, path := range []string{e.statePath("alice"), e.lockPath("alice")} {
@@ -430,8 +430,8 @@ func TestSaveOtherUser(t *testing.T) {
 	if err := tx.Save(newState("bob")); err == nil {
 		t.Error("saving bob's state in alice's transaction succeeded")
 	}
-	if got := listDir(t, e.dir); !reflect.DeepEqual(got, []string{"alice.lock"}) {
-		t.Errorf("state directory holds %q, want only alice.lock", got)
+	if got, want := listDir(t, e.dir), []string{".rotation.lock", "alice.lock"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("state directory holds %q, want %q", got, want)
 	}
 }
 
@@ -546,5 +546,21 @@ func TestCreateKey(t *testing.T) {
 	}
 	if got := listDir(t, dir); !reflect.DeepEqual(got, []string{"host.key", "link.key"}) {
 		t.Errorf("directory holds %q, want [host.key link.key]", got)
+	}
+}
+
+// TestSaveRemovesTemporaries checks that a save clears what killed writers
+// of the same user left behind, and only that.
+func TestSaveRemovesTemporaries(t *testing.T) {
+	e := newEnv(t)
+	for _, name := range []string{".alice.totp.tmp-1", ".alice.totp.tmp-22", ".bob.totp.tmp-3"} {
+		if err := os.WriteFile(filepath.Join(e.dir, name), []byte("torn"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.save(t, newState("alice"))
+	want := []string{".bob.totp.tmp-3", ".rotation.lock", "alice.lock", "alice.totp"}
+	if got := listDir(t, e.dir); !reflect.DeepEqual(got, want) {
+		t.Errorf("state directory holds %q, want %q", got, want)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -15,12 +16,18 @@ import (
 // of a user's state happens inside one, so two logins racing with the same
 // code cannot both succeed. Close releases the lock.
 type Tx struct {
-	s    *Store
-	user string
-	lock *os.File
-	ring keyRing
-	key  KeyID // the key the loaded state was sealed with
+	s        *Store
+	user     string
+	lock     *os.File
+	rotation *os.File
+	ring     keyRing
+	key      KeyID // the key the loaded state was sealed with
 }
+
+// rotationLock is the name, in the state directory, of the file whose flock
+// keeps a key rotation from starting while a transaction that has read the
+// old keys is still open. It starts with a dot, as no user name can.
+const rotationLock = ".rotation.lock"
 
 // Begin validates user, takes the user's lock, waiting at most
 // LockTimeout, and reads the host keys.
@@ -28,16 +35,22 @@ func (s *Store) Begin(user string) (*Tx, error) {
 	if err := ValidUser(user); err != nil {
 		return nil, err
 	}
-	lock, err := s.lockUser(user)
+	rotation, err := s.lockFile(rotationLock, syscall.LOCK_SH)
 	if err != nil {
+		return nil, err
+	}
+	lock, err := s.lockFile(user+lockSuffix, syscall.LOCK_EX)
+	if err != nil {
+		unlock(rotation)
 		return nil, err
 	}
 	ring, err := s.loadKeys()
 	if err != nil {
 		unlock(lock)
+		unlock(rotation)
 		return nil, err
 	}
-	return &Tx{s: s, user: user, lock: lock, ring: ring}, nil
+	return &Tx{s: s, user: user, lock: lock, rotation: rotation, ring: ring}, nil
 }
 
 // BeginEnrolled is Begin for a user who must be enrolled already: if the
@@ -52,8 +65,10 @@ func (s *Store) BeginEnrolled(user string) (*Tx, error) {
 	return s.Begin(user)
 }
 
-func (s *Store) lockUser(user string) (*os.File, error) {
-	path := filepath.Join(s.dir, user+lockSuffix)
+// lockFile opens name in the state directory, creating it if needed, and
+// takes an flock of the given kind on it, waiting at most LockTimeout.
+func (s *Store) lockFile(name string, how int) (*os.File, error) {
+	path := filepath.Join(s.dir, name)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o600)
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, &UnsafeError{path, "is a symbolic link"}
@@ -72,7 +87,7 @@ func (s *Store) lockUser(user string) (*os.File, error) {
 	}
 	deadline := time.Now().Add(timeout)
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 		if err == nil {
 			return f, nil
 		}
@@ -82,7 +97,10 @@ func (s *Store) lockUser(user string) (*os.File, error) {
 		}
 		if time.Now().After(deadline) {
 			f.Close()
-			return nil, fmt.Errorf("%w %q after %v", ErrBusy, user, timeout)
+			if name == rotationLock {
+				return nil, fmt.Errorf("%w: a key rotation or a login held %s for %v", ErrBusy, path, timeout)
+			}
+			return nil, fmt.Errorf("%w %q after %v", ErrBusy, strings.TrimSuffix(name, lockSuffix), timeout)
 		}
 		time.Sleep(wait)
 	}
@@ -137,6 +155,7 @@ func (t *Tx) Save(st *State) error {
 	if err != nil {
 		return err
 	}
+	t.removeTemporaries()
 	return writeAtomic(t.s.dir, t.user+stateSuffix, data)
 }
 
@@ -156,7 +175,18 @@ func (t *Tx) Delete() error {
 func (t *Tx) Close() {
 	if t.lock != nil {
 		unlock(t.lock)
-		t.lock = nil
+		unlock(t.rotation)
+		t.lock, t.rotation = nil, nil
+	}
+}
+
+// removeTemporaries removes what writers of this user's state that were
+// killed half-way left behind. Only the holder of the user's lock writes
+// these files, so none of them is in use.
+func (t *Tx) removeTemporaries() {
+	old, _ := filepath.Glob(filepath.Join(t.s.dir, "."+t.user+stateSuffix+".tmp-*"))
+	for _, name := range old {
+		os.Remove(name)
 	}
 }
 
