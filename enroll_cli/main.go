@@ -145,7 +145,7 @@ func (a *app) fail(err error) int {
 
 // help runs 'totpctl help [COMMAND]'.
 func (a *app) help(args []string) int {
-	if len(args) == 0 {
+	if len(args) == 0 || len(args) == 1 && args[0] == "help" {
 		a.topUsage(a.stdout)
 		return exitOK
 	}
