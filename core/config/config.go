@@ -222,6 +222,10 @@ func valueError(err error, value string) error {
 	return err
 }
 
+// maxLockout bounds lockout_max: a year, which is as good as "until an
+// administrator unlocks the user".
+const maxLockout = Duration(365 * 24 * time.Hour)
+
 // Validate checks every value's range and every path's form.
 func (c *Config) Validate() error {
 	paths := []struct{ key, path string }{{"state_dir", c.StateDir}, {"key_file", c.KeyFile}}
@@ -253,6 +257,11 @@ func (c *Config) Validate() error {
 		return invalid([]string{"lockout_delay", "lockout_max"},
 			"lockout_delay (%v) must be positive and at most lockout_max (%v)",
 			c.LockoutDelay, c.LockoutMax)
+	}
+	if c.LockoutMax > maxLockout {
+		return invalid([]string{"lockout_max"},
+			"lockout_max is %v: want at most %v (an administrator can always unlock sooner)",
+			c.LockoutMax, maxLockout)
 	}
 	if c.LockTimeout <= 0 || c.LockTimeout > Duration(time.Minute) {
 		return invalid([]string{"lock_timeout"},
