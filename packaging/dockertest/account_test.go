@@ -108,10 +108,18 @@ func (c *container) logMark(t *testing.T) int {
 	return len(c.exec(t, "cat /var/log/auth.log"))
 }
 
-// waitLog waits until a line of auth.log after mark names user and
+// waitLog waits until one line of auth.log after mark names user and
 // contains every one of words (case-insensitively), and returns it. syslog
 // writes with a delay.
 func (c *container) waitLog(t *testing.T, mark int, user string, words ...string) string {
+	t.Helper()
+	lines := c.waitLogLines(t, mark, 1, user, words...)
+	return lines[0]
+}
+
+// waitLogLines waits until n lines of auth.log after mark name user and
+// contain every one of words, and returns them; more than n is an error.
+func (c *container) waitLogLines(t *testing.T, mark, n int, user string, words ...string) []string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -119,17 +127,24 @@ func (c *container) waitLog(t *testing.T, mark int, user string, words ...string
 		if mark <= len(log) {
 			log = log[mark:]
 		}
-		if line := findLine(log, user, words); line != "" {
-			return line
+		lines := findLines(log, user, words)
+		if len(lines) > n {
+			t.Fatalf("auth.log has %d lines naming %s with all of %q, want %d:\n%s",
+				len(lines), user, words, n, strings.Join(lines, "\n"))
+		}
+		if len(lines) == n {
+			return lines
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("auth.log has no line naming %s with all of %q; new lines:\n%s", user, words, log)
+			t.Fatalf("auth.log has %d lines naming %s with all of %q, want %d; new lines:\n%s",
+				len(lines), user, words, n, log)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
 
-func findLine(log, user string, words []string) string {
+func findLines(log, user string, words []string) []string {
+	var found []string
 	for _, line := range strings.Split(log, "\n") {
 		l := strings.ToLower(line)
 		if !hasName(l, strings.ToLower(user)) {
@@ -140,10 +155,10 @@ func findLine(log, user string, words []string) string {
 			all = all && strings.Contains(l, strings.ToLower(w))
 		}
 		if all {
-			return line
+			found = append(found, line)
 		}
 	}
-	return ""
+	return found
 }
 
 // hasName reports whether s contains name not as part of a longer name, so

@@ -18,6 +18,8 @@ rsyslog,procps,mount
 log() { printf 'base-image: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
+docker info >/dev/null 2>&1 ||
+	die "no Docker engine answers ('docker info' failed): start Docker first"
 if docker image inspect "$tag" >/dev/null 2>&1; then
 	log "reusing $tag (remove it with 'docker rmi $tag' to build it again)"
 	exit 0

@@ -26,7 +26,8 @@ func loginAll(c *container, users []string, cr []creds) []result {
 }
 
 // TestSameCodeAtOnce sends one valid code in 20 logins of one user at once:
-// the user's lock must let exactly one of them in, and none may hang.
+// the user's lock must let exactly one of them in, refuse the others as
+// replays, and none may hang.
 func TestSameCodeAtOnce(t *testing.T) {
 	const n = 20
 	c := sharedContainer(t, profilePasswordCode)
@@ -38,6 +39,7 @@ func TestSameCodeAtOnce(t *testing.T) {
 		users[i], cr[i] = a.user, creds{password: a.password, code: code}
 	}
 
+	mark := c.logMark(t)
 	count := map[outcome]int{}
 	for i, r := range loginAll(c, users, cr) {
 		count[r.outcome]++
@@ -49,6 +51,9 @@ func TestSameCodeAtOnce(t *testing.T) {
 		t.Fatalf("%d logins with the same code: %d logged in, %d refused, %d broken; want 1, %d, 0",
 			n, count[loggedIn], count[refused], count[broken], n-1)
 	}
+	// Each refusal must be a replay, not a timeout waiting for the lock.
+	c.waitLogLines(t, mark, 1, a.user, "pam_totp", "accepted")
+	c.waitLogLines(t, mark, n-1, a.user, "pam_totp", "replay")
 }
 
 // TestManyUsersAtOnce logs 50 users in at once, each with their own code:

@@ -22,9 +22,17 @@ DEMO_IMAGE      ?= pam-totp-demo:latest
 DEMO_PORT       ?= 2222
 DEMO_USER       ?= demo
 
-.PHONY: docker-test test-docker docker-base demo demo-stop
+.PHONY: docker-test test-docker docker-check docker-base demo demo-stop
 
 test: test-docker
+
+# Listed first in the prerequisites of what needs Docker, so that a missing
+# engine is said before anything is built.
+docker-check:
+	@if ! $(DOCKER) info >/dev/null 2>&1; then \
+		echo "docker: no Docker engine answers ('$(DOCKER) info' failed): the container suite and the demo need one. Install docker.io and start it (systemctl start docker), then try again." >&2; \
+		exit 1; \
+	fi
 
 # The base image, made where it is missing; only the local tag can be made.
 docker-base:
@@ -34,28 +42,42 @@ docker-base:
 		$(DOCKER) pull $(DOCKER_BASE); \
 	fi
 
-# docker-build IMAGE: builds the test image from the one .deb in $(BUILD).
+# docker-build IMAGE: builds the test image from the one .deb in $(BUILD),
+# its output kept in $$log and shown only on failure.
 define docker-build
 	set -- $(BUILD)/pam-totp_*.deb; \
 	if [ $$# -ne 1 ] || [ ! -f "$$1" ]; then \
 		echo "docker: want exactly one $(BUILD)/pam-totp_*.deb, found: $$*" >&2; exit 1; \
 	fi; \
 	start=$$(date +%s); \
-	$(DOCKER) build -q -f Dockerfile.test --build-arg BASE=$(DOCKER_BASE) \
-		--build-arg DEB="$$1" --label pam-totp-test=$$run -t $(1) . >/dev/null; \
+	if ! $(DOCKER) build --force-rm -f Dockerfile.test --build-arg BASE=$(DOCKER_BASE) \
+		--build-arg DEB="$$1" --label pam-totp-test=$$run -t $(1) . >"$$log" 2>&1; then \
+		cat "$$log" >&2; echo "docker: building $(1) from Dockerfile.test failed" >&2; exit 1; \
+	fi; \
 	echo "docker: built $(1) from $$1 in $$(( $$(date +%s) - start )) s"
+endef
+
+# docker-clean: removes the containers labelled with $$run, the image
+# $$image, and the untagged layers that the build in $$log made (a failed
+# build leaves them behind); layers that other images use stay.
+define docker-clean
+	ids=$$($(DOCKER) ps -aq --filter label=pam-totp-test=$$run); \
+	if [ -n "$$ids" ]; then $(DOCKER) rm -f -v $$ids >/dev/null; fi; \
+	$(DOCKER) rmi -f $$image >/dev/null 2>&1 || true; \
+	for id in $$(sed -n 's/^ ---> \([0-9a-f]\{12\}\)$$/\1/p' "$$log" 2>/dev/null); do \
+		tags=$$($(DOCKER) image inspect -f '{{len .RepoTags}}' $$id 2>/dev/null) || continue; \
+		if [ "$$tags" = 0 ]; then $(DOCKER) rmi $$id >/dev/null 2>&1 || true; fi; \
+	done; \
+	rm -f "$$log"
 endef
 
 # The run id labels every container the suite starts, so that the trap
 # removes them even when the test binary is killed.
-docker-test: all deb docker-base
+docker-test: docker-check all deb docker-base
 	@set -e; \
 	run=$$(od -An -N4 -tx4 /dev/urandom | tr -d ' '); image=pam-totp-test:$$run; \
-	cleanup() { \
-		ids=$$($(DOCKER) ps -aq --filter label=pam-totp-test=$$run); \
-		if [ -n "$$ids" ]; then $(DOCKER) rm -f -v $$ids >/dev/null; fi; \
-		$(DOCKER) rmi -f $$image >/dev/null 2>&1 || true; \
-	}; \
+	log=$$(mktemp); \
+	cleanup() { $(docker-clean); }; \
 	trap cleanup EXIT; trap 'exit 1' INT TERM; \
 	$(call docker-build,$$image); \
 	start=$$(date +%s); \
@@ -78,16 +100,11 @@ test-docker:
 
 # The demo: the test image with the password-then-code PAM profile, its
 # test users removed and one user enrolled.
-demo: all deb
-	@if ! $(DOCKER) info >/dev/null 2>&1; then \
-		echo "demo: no Docker engine answers ('$(DOCKER) info' failed): the demo needs Docker. Install docker.io and start it (systemctl start docker), then run 'make demo' again." >&2; \
-		exit 1; \
-	fi
-	@$(MAKE) --no-print-directory docker-base
-	@set -e; run=demo; \
+demo: docker-check all deb docker-base
+	@set -e; run=demo; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	$(DOCKER) rm -f $(DEMO_NAME) >/dev/null 2>&1 || true; \
 	$(call docker-build,$(DEMO_IMAGE)); \
-	$(DOCKER) run -d --name $(DEMO_NAME) --label pam-totp-test=demo \
+	$(DOCKER) run -d --name $(DEMO_NAME) --hostname $(DEMO_NAME) --label pam-totp-test=demo \
 		-e PAM_TOTP_TEST_PROFILE=password-code \
 		-p 127.0.0.1:$(DEMO_PORT):22 $(DEMO_IMAGE) >/dev/null; \
 	tty=; if [ -t 1 ]; then tty=-t; fi; \

@@ -168,7 +168,7 @@ func testSwappedState(t *testing.T, c *container, m method) {
 	mark := c.logMark(t)
 	want(t, "other user's code, swapped state file", c.login(b.user, m.creds(b, a.codeSteps(0))), refused)
 	want(t, "own code, swapped state file", c.login(b.user, m.creds(b, b.codeSteps(0))), refused)
-	c.waitLog(t, mark, b.user, statePath(b.user), "another user")
+	c.waitLogLines(t, mark, 2, b.user, statePath(b.user), "another user")
 }
 
 func testEmptyState(t *testing.T, c *container, m method) {

@@ -123,17 +123,19 @@ func TestSudo(t *testing.T) {
 	if status, err := c.sudo(a.user, a.password, a.wrongCode()); err != nil || status == 0 {
 		t.Fatalf("sudo with a wrong code: exit %d, %v; want a refusal", status, err)
 	}
-	c.waitLog(t, mark, a.user, "sudo")
+	c.waitLog(t, mark, a.user, "pam_totp(sudo:auth)", "wrong code")
 
 	code := a.codeSteps(0)
+	mark = c.logMark(t)
 	if status, err := c.sudo(a.user, a.password, code); err != nil || status != 0 {
 		t.Fatalf("sudo with the right code: exit %d, %v; want 0", status, err)
 	}
+	c.waitLog(t, mark, a.user, "pam_totp(sudo:auth)", "accepted")
 	mark = c.logMark(t)
 	if status, err := c.sudo(a.user, a.password, code); err != nil || status == 0 {
 		t.Fatalf("sudo with the same code again: exit %d, %v; want a refusal", status, err)
 	}
-	c.waitLog(t, mark, a.user, "sudo", "replay")
+	c.waitLog(t, mark, a.user, "pam_totp(sudo:auth)", "replay")
 }
 
 // wrongCode returns a code of the right length that is none of the
