@@ -42,7 +42,7 @@ func authenticate(h *handle, args []string) int {
 	h.debug = opts.debug
 	runHooks(opts)
 
-	if a.cfg, err = config.Load(opts.config); err != nil {
+	if a.cfg, err = loadConfig(opts.config); err != nil {
 		return a.finish(pamSystemErr, logErr, "error: cannot use the configuration, authentication refused: %v", err)
 	}
 	if a.user, err = h.user(); err != nil {

@@ -1,13 +1,18 @@
 package pamtest
 
 import (
+	"bufio"
+	"context"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/pam-totp/pam-totp/core/otp"
+	"github.com/pam-totp/pam-totp/pam_module/internal/pamrun"
 )
 
 const prompt = "Verification code: "
@@ -332,5 +337,52 @@ func TestDebug(t *testing.T) {
 		if l.Priority == 7 {
 			t.Errorf("debug line %q without debug", l.Text)
 		}
+	}
+}
+
+// A process that authenticates many times reads the configuration once,
+// but sees every change to it.
+func TestConfigChangeSeenInOneProcess(t *testing.T) {
+	f := newFixture(t, `prompt: "First: "`)
+	u := sysUser(t, "daemon")
+	svc := f.totp("")
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tools.driver, "-d", f.env.ConfDir, "-s", svc, "-u", u, "-n", "3", "-W",
+		"-a", "1", "-a", "2", "-a", "3")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	next := []string{`prompt: "Second: "`, "prompt: [not, a, string]"}
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "result ") && len(next) > 0 {
+			if err := f.env.WriteConfig(next[0]); err != nil {
+				t.Fatal(err)
+			}
+			next = next[1:]
+			io.WriteString(stdin, "\n")
+		}
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("pamdrv: %v\n%s", err, out.String())
+	}
+	tr := pamrun.Parse(out.String())
+	if got := strings.Join(tr.Prompts(), "|"); got != "First: |Second: " {
+		t.Errorf("prompts = %q, want First: then Second: ", got)
+	}
+	if got := strings.Join(tr.Results(), " "); got != "PAM_AUTH_ERR PAM_AUTH_ERR PAM_SYSTEM_ERR" {
+		t.Errorf("results = %q, want the third refused for the broken configuration\n%s", got, tr)
 	}
 }

@@ -11,6 +11,8 @@
  *              no answer left makes the conversation fail)
  *   -q         pass PAM_SILENT
  *   -n COUNT   authenticate COUNT times with the same handle
+ *   -W         with -n, wait for a line on standard input before each
+ *              authentication after the first
  *   -F         authenticate once, fork, and authenticate again in the child
  *   -C         then call pam_setcred, pam_acct_mgmt, pam_open_session,
  *              pam_close_session and pam_chauthtok, printing each result
@@ -23,7 +25,10 @@
  *   child-result NAME    the same, in the child of -F
  *   setcred-result NAME, acct-result NAME, ... (with -C)
  *   log PRIORITY TEXT    a syslog line (builds with -DPAMDRV_CAPTURE_SYSLOG)
- *   bench NANOSECONDS NAME, then maxrss KILOBYTES (with -B)
+ *   bench NANOSECONDS NAME (with -B)
+ *   peak-rss KILOBYTES   at the end: the process's peak resident set size
+ *                        (VmHWM; unlike getrusage's maxrss it does not count
+ *                        the memory of the parent that forked it)
  * Every line is written with one write(2), so a parent's and a child's
  * lines do not mix. The exit status is 0 if the driver itself worked.
  */
@@ -33,7 +38,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -173,6 +177,22 @@ void __syslog_chk(int pri, int flag, const char *fmt, ...)
 }
 #endif
 
+/* peak_rss_kb returns VmHWM from /proc/self/status, or -1. */
+static long peak_rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
 static long long now_ns(void)
 {
 	struct timespec ts;
@@ -215,9 +235,9 @@ int main(int argc, char **argv)
 {
 	const char *confdir = NULL, *service = NULL, *user = NULL;
 	const char *rhost = NULL, *bench_file = NULL;
-	int flags = 0, count = 1, fork_mode = 0, others = 0, opt;
+	int flags = 0, count = 1, fork_mode = 0, others = 0, wait_line = 0, opt;
 
-	while ((opt = getopt(argc, argv, "d:s:u:r:a:qn:FCB:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:s:u:r:a:qn:WFCB:")) != -1) {
 		switch (opt) {
 		case 'd': confdir = optarg; break;
 		case 's': service = optarg; break;
@@ -234,10 +254,11 @@ int main(int argc, char **argv)
 		case 'n': count = atoi(optarg); break;
 		case 'F': fork_mode = 1; break;
 		case 'C': others = 1; break;
+		case 'W': wait_line = 1; break;
 		case 'B': bench_file = optarg; break;
 		default:
 			fprintf(stderr, "usage: pamdrv -d CONFDIR -s SERVICE [-u USER] "
-				"[-r RHOST] [-a ANSWER]... [-q] [-n COUNT] [-F] [-C] [-B FILE]\n");
+				"[-r RHOST] [-a ANSWER]... [-q] [-n COUNT] [-W] [-F] [-C] [-B FILE]\n");
 			return 2;
 		}
 	}
@@ -259,13 +280,11 @@ int main(int argc, char **argv)
 	int status = 0;
 	if (bench_file != NULL) {
 		status = bench(pamh, flags, bench_file);
-		struct rusage ru;
-		char out[64];
-		getrusage(RUSAGE_SELF, &ru);
-		snprintf(out, sizeof out, "%ld", ru.ru_maxrss);
-		emit("maxrss", out);
 	} else {
 		for (int i = 0; i < count; i++) {
+			char line[64];
+			if (i > 0 && wait_line && fgets(line, sizeof line, stdin) == NULL)
+				break;
 			rc = pam_authenticate(pamh, flags);
 			emit("result", code_name(rc));
 		}
@@ -295,5 +314,8 @@ int main(int argc, char **argv)
 			status = 2;
 	}
 	pam_end(pamh, rc);
+	char kb[32];
+	snprintf(kb, sizeof kb, "%ld", peak_rss_kb());
+	emit("peak-rss", kb);
 	return status;
 }
