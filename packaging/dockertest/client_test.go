@@ -47,6 +47,7 @@ func (o outcome) String() string {
 type result struct {
 	outcome outcome
 	prompts []string // every prompt the server sent, in order
+	shown   string   // everything else the server showed the user
 	err     error    // why it was not loggedIn
 }
 
@@ -57,10 +58,17 @@ func (r result) String() string {
 	return fmt.Sprintf("%v after prompts %q: %v", r.outcome, r.prompts, r.err)
 }
 
-// promptLog collects prompts from several goroutines.
+// promptLog collects prompts and messages from several goroutines.
 type promptLog struct {
 	mu      sync.Mutex
 	prompts []string
+	shown   strings.Builder
+}
+
+func (l *promptLog) show(text string) {
+	l.mu.Lock()
+	l.shown.WriteString(text + "\n")
+	l.mu.Unlock()
 }
 
 func (l *promptLog) add(p string) {
@@ -80,6 +88,8 @@ func (l *promptLog) list() []string {
 func (c *container) login(user string, cr creds) result {
 	var log promptLog
 	challenge := func(name, instruction string, questions []string, echos []bool) ([]string, error) {
+		log.show(name)
+		log.show(instruction)
 		answers := make([]string, len(questions))
 		for i, q := range questions {
 			log.add(q)
@@ -99,7 +109,7 @@ func (c *container) login(user string, cr creds) result {
 		auth = append([]ssh.AuthMethod{ssh.PublicKeys(c.clientKey)}, auth...)
 	}
 	out, err := c.run(user, auth, "id -un")
-	r := result{prompts: log.list(), err: err}
+	r := result{prompts: log.list(), shown: log.shown.String(), err: err}
 	switch {
 	case err == nil && strings.TrimSpace(out) == user:
 		r.outcome = loggedIn

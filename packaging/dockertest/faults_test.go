@@ -26,14 +26,22 @@ func TestLockout(t *testing.T) {
 	a := c.enroll(t, c.user(t, "k"))[0]
 	cr := creds{password: a.password}
 
+	mark := c.logMark(t)
 	for i := 0; i < 3; i++ {
 		cr.code = a.wrongCode()
 		want(t, "wrong code", c.login(a.user, cr), refused)
 	}
-	mark := c.logMark(t)
+	c.waitLogLines(t, mark, 3, a.user, "refused: wrong code")
+	c.waitLog(t, mark, a.user, "too many failures")
+
+	mark = c.logMark(t)
 	cr.code = a.codeSteps(0)
-	want(t, "right code while locked out", c.login(a.user, cr), refused)
-	c.waitLog(t, mark, a.user, "locked")
+	r := c.login(a.user, cr)
+	want(t, "right code while locked out", r, refused)
+	if !strings.Contains(r.shown, "Too many wrong codes. Try again in") {
+		t.Errorf("while locked out, the user was shown %q; want when to try again", r.shown)
+	}
+	c.waitLog(t, mark, a.user, "refused: locked out until")
 
 	c.exec(t, `totpctl unlock "$1"`, a.user)
 	cr.code = a.codeSteps(0)

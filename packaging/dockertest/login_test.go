@@ -95,7 +95,11 @@ func testRightThenReplay(t *testing.T, c *container, m method) {
 	m.wantPrompts(t, r)
 
 	mark := c.logMark(t)
-	want(t, "same code again", c.login(a.user, m.creds(a, code)), refused)
+	r = c.login(a.user, m.creds(a, code))
+	want(t, "same code again", r, refused)
+	if !strings.Contains(r.shown, "already used") {
+		t.Errorf("after a replay, the user was shown %q; want that the code was already used", r.shown)
+	}
 	c.waitLog(t, mark, a.user, "replay")
 }
 
