@@ -57,3 +57,11 @@ $(BUILD)/test/hooks/pam_totp_go.so: $(PAM_GO_SRC)
 $(BUILD)/test/direct/pam_totp_go.so: $(PAM_GO_SRC)
 	@mkdir -p $(@D)
 	$(call pam_go_build,pam_module/exports_direct.map,-tags pamtotp_direct)
+
+# make bench (as root): pam_totp against pam_google_authenticator, with
+# pam_permit for reference, through the same C driver. The state of both
+# modules is kept in $TMPDIR for docs/bench.md, and on tmpfs for
+# docs/bench-tmpfs.md, which shows the costs apart from fsync.
+bench: $(BUILD)/pam_totp.so $(BUILD)/pam_totp_go.so
+	$(GO) run ./pam_module/bench -build $(BUILD) -out docs/bench.md
+	$(GO) run ./pam_module/bench -build $(BUILD) -out docs/bench-tmpfs.md -dir /dev/shm
