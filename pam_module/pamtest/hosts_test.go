@@ -1,0 +1,150 @@
+package pamtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pam-totp/pam-totp/core/policy"
+	"github.com/pam-totp/pam-totp/pam_module/internal/pamrun"
+)
+
+// inNamespace runs args in a private mount namespace in which each file of
+// binds (source to target) is mounted over its target, so that sudo, su
+// and login read our PAM service file and leave the system's untouched.
+// It returns the combined output and the exit error.
+func inNamespace(t *testing.T, binds [][2]string, stdin string, args ...string) (string, error) {
+	t.Helper()
+	script := "set -e\n"
+	for _, b := range binds {
+		script += fmt.Sprintf("mount --bind %q %q\n", b[0], b[1])
+	}
+	// sudo's time stamps and the login records stay in the namespace.
+	script += "[ -d /run/sudo ] && mount -t tmpfs -o mode=0711 tmpfs /run/sudo\n"
+	script += "for f in /var/log/wtmp /var/log/btmp /var/log/lastlog; do\n" +
+		"  if [ -e $f ]; then : > \"$PAMTEST_DIR/$(basename $f)\"; mount --bind \"$PAMTEST_DIR/$(basename $f)\" $f; fi\n" +
+		"done\nset +e\nexec \"$@\"\n"
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "unshare", append([]string{"--mount", "--propagation", "private",
+		"sh", "-c", script, "sh"}, args...)...)
+	cmd.Env = append(os.Environ(), "PAMTEST_DIR="+filepath.Dir(binds[0][0]))
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("%s did not finish: %v\n%s", strings.Join(args, " "), ctx.Err(), out)
+	}
+	return string(out), err
+}
+
+// The module in sudo, su and login, each reading a PAM service file that
+// holds only pam_totp for auth.
+func TestSudoSuLogin(t *testing.T) {
+	requireRoot(t, "runs sudo, su and login in a private mount namespace and creates a system user")
+	requireTools(t, "unshare", "setpriv", "sudo", "su", "login", "expect", "useradd", "userdel")
+	module := artifact(t, "pam_totp.so")
+	artifact(t, "pam_totp_go.so")
+	dir := tempDir(t)
+	env, err := pamrun.NewEnv(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := testUser(t)
+	service := filepath.Join(dir, "service")
+	write(t, service, []byte(fmt.Sprintf("auth required %s config=%s\naccount required pam_permit.so\n"+
+		"session required pam_permit.so\npassword required pam_deny.so\n", module, env.ConfigFile)), 0o644)
+	sudoers := filepath.Join(dir, "sudoers")
+	write(t, sudoers, []byte("Defaults !lecture\nroot ALL=(ALL:ALL) ALL\n"+u+" ALL=(ALL:ALL) ALL\n"), 0o440)
+	enroll := func(t *testing.T, user string) *policy.Enrollment {
+		t.Helper()
+		en, err := env.Enroll(user, policy.EnrollOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return en
+	}
+	asUser := []string{"setpriv", "--reuid=" + u, "--regid=nogroup", "--clear-groups"}
+
+	t.Run("sudo", func(t *testing.T) {
+		en := enroll(t, u)
+		binds := [][2]string{{service, "/etc/pam.d/sudo"}, {sudoers, "/etc/sudoers"}}
+		sudo := append(asUser, "sudo", "-S", "-k", "id", "-un")
+		c := oathtool(t, en)
+		out, err := inNamespace(t, binds, c+"\n", sudo...)
+		if err != nil || !strings.Contains(out, "Verification code: ") || !strings.HasSuffix(out, "root\n") {
+			t.Fatalf("sudo with the right code: %v\n%s", err, out)
+		}
+		out, err = inNamespace(t, binds, c+"\n", sudo...)
+		if err == nil || strings.Contains(out, "root\n") {
+			t.Errorf("sudo with a replayed code: %v, want refused\n%s", err, out)
+		}
+		out, err = inNamespace(t, binds, code(en, 4)+"\n", sudo...)
+		if err == nil || strings.Contains(out, "root\n") {
+			t.Errorf("sudo with a wrong code: %v, want refused\n%s", err, out)
+		}
+	})
+
+	t.Run("su", func(t *testing.T) {
+		// su asks for the code of the user it switches to.
+		rootEn := enroll(t, "root")
+		binds := [][2]string{{service, "/etc/pam.d/su"}}
+		su := append(asUser, "su", "-c", "id -un", "root")
+		out, err := inNamespace(t, binds, oathtool(t, rootEn)+"\n", su...)
+		if err != nil || !strings.Contains(out, "Verification code: ") || !strings.HasSuffix(out, "root\n") {
+			t.Fatalf("su with the right code: %v\n%s", err, out)
+		}
+		out, err = inNamespace(t, binds, code(rootEn, -5)+"\n", su...)
+		if err == nil || strings.HasSuffix(out, "root\n") {
+			t.Errorf("su with a wrong code: %v, want refused\n%s", err, out)
+		}
+	})
+
+	t.Run("login", func(t *testing.T) {
+		en := enroll(t, u)
+		script := filepath.Join(dir, "login.exp")
+		write(t, script, []byte(loginScript), 0o644)
+		binds := [][2]string{{service, "/etc/pam.d/login"}}
+		start := time.Now()
+		out, err := inNamespace(t, binds, "", "expect", script, u, code(en, 0))
+		if err != nil || !strings.Contains(out, "logged in as "+u) {
+			t.Fatalf("login with the right code: %v\n%s", err, out)
+		}
+		t.Logf("login on a terminal took %v", time.Since(start).Round(time.Millisecond))
+		out, err = inNamespace(t, binds, "", "expect", script, u, code(en, 3))
+		if err == nil || strings.Contains(out, "logged in as") || !strings.Contains(out, "Login incorrect") {
+			t.Errorf("login with a wrong code: %v, want refused\n%s", err, out)
+		}
+	})
+}
+
+// loginScript drives login(1) on a terminal: user name, then the code; it
+// exits 0 once the user's shell answers.
+const loginScript = `set timeout 20
+set user [lindex $argv 0]
+set code [lindex $argv 1]
+spawn login
+expect {
+  "login: " { send "$user\r" }
+  timeout { puts "no login prompt"; exit 2 }
+}
+expect {
+  "Verification code: " { send "$code\r" }
+  timeout { puts "no code prompt"; exit 2 }
+}
+expect {
+  -re {\$ $} { send "echo logged in as \$(id -un)\r" }
+  "Login incorrect" { exit 1 }
+  timeout { puts "no shell"; exit 3 }
+}
+expect {
+  -re "logged in as \[a-z]" { send "exit\r" }
+  timeout { exit 3 }
+}
+expect eof
+exit 0
+`
