@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 	if dir != "" {
 		os.RemoveAll(dir)
 	}
+	pamrun.RemoveTempBuild()
 	os.Exit(code)
 }
 

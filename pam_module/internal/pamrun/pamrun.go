@@ -62,6 +62,14 @@ func BuildDir() (string, error) {
 	return buildDir, buildErr
 }
 
+// RemoveTempBuild removes the directory that BuildDir built into, if it
+// built one.
+func RemoveTempBuild() {
+	if os.Getenv("PAM_TOTP_BUILD") == "" && buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+}
+
 // Artifact returns the path of name in the build directory, making it
 // first if it is missing (the test builds are made only on demand).
 func Artifact(name string) (string, error) {
