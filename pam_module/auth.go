@@ -58,11 +58,12 @@ func authenticate(h *handle, args []string) int {
 
 func (a *attempt) run() int {
 	nullok := a.opts.nullok || a.cfg.Nullok
+	a.digits = a.cfg.Digits
 	a.h.debugf("config %s, input %s, nullok %t", a.opts.config, a.opts.mode, nullok)
 
 	known, err := a.knownUser()
 	if err != nil {
-		return a.finish(pamAuthinfoUnavail, logErr, "error: cannot check the code: %v", err)
+		return a.unavailable(err)
 	}
 	if known {
 		if code, done := a.openState(); done {
@@ -111,7 +112,6 @@ func (a *attempt) knownUser() (bool, error) {
 // the input must be split or judged before it is checked, the length of
 // the user's codes. done is true if the attempt ends here.
 func (a *attempt) openState() (code int, done bool) {
-	a.digits = a.cfg.Digits
 	v, err := policy.New(a.cfg)
 	if err != nil {
 		return a.unavailable(err), true

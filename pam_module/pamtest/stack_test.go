@@ -140,6 +140,11 @@ func TestForwardPass(t *testing.T) {
 		expect{result: "PAM_AUTH_ERR", log: "refused: not enrolled", prompts: []string{both},
 			infos: []string{"testmod: authtok is right"}}.check(t, f.run(stack(f, ""), u, answers(password+"123456")...))
 	})
+	t.Run("unknown user: asked alike, password passed on", func(t *testing.T) {
+		f := newFixture(t, "")
+		expect{result: "PAM_AUTH_ERR", log: "refused: unknown user", prompts: []string{both},
+			infos: []string{"testmod: authtok is right"}}.check(t, f.run(stack(f, ""), "pamtotp-no-such-user", answers(password+"123456")...))
+	})
 	t.Run("not enrolled with nullok: the next module asks", func(t *testing.T) {
 		f := newFixture(t, "")
 		tr := f.run(stack(f, "nullok"), u)
