@@ -21,7 +21,7 @@ import (
 
 // loginTimeout bounds one whole login, from dial to the end of the command
 // run after it. A login that takes longer counts as hung.
-const loginTimeout = 30 * time.Second
+const loginTimeout = 60 * time.Second
 
 // creds is what a client answers.
 type creds struct {
