@@ -81,7 +81,8 @@ func parseArgs(args []string) (*options, error) {
 		}
 	}
 	if n > 1 {
-		return nil, fmt.Errorf("%w: try_first_pass, use_first_pass and forward_pass exclude each other; give at most one", errArgs)
+		return nil, fmt.Errorf("%w: try_first_pass, use_first_pass and forward_pass "+
+			"exclude each other; give at most one", errArgs)
 	}
 	return o, nil
 }
@@ -105,12 +106,14 @@ func (o *options) set(name, value string, hasValue bool) error {
 	switch name {
 	case "config":
 		if !hasValue || !filepath.IsAbs(value) {
-			return fmt.Errorf("%w: config= needs an absolute path, as in config=%s", errArgs, config.DefaultPath)
+			return fmt.Errorf("%w: config= needs an absolute path, as in config=%s",
+				errArgs, config.DefaultPath)
 		}
 		o.config = filepath.Clean(value)
 	case "prompt":
 		if !hasValue || value == "" {
-			return fmt.Errorf("%w: prompt= needs a text; write [prompt=Text with spaces: ] in the service file for spaces", errArgs)
+			return fmt.Errorf("%w: prompt= needs a text; for spaces, write "+
+				"[prompt=Text with spaces: ] in the service file", errArgs)
 		}
 		if len(value) > maxPromptLen {
 			return fmt.Errorf("%w: prompt= is longer than %d bytes", errArgs, maxPromptLen)
@@ -134,7 +137,9 @@ func (o *options) set(name, value string, hasValue bool) error {
 			o.hooks[name] = true
 			return nil
 		}
-		return fmt.Errorf("%w: unknown argument %q (known: config=FILE, nullok, debug, prompt=TEXT, try_first_pass, use_first_pass, forward_pass)", errArgs, nameOf(name, value, hasValue))
+		return fmt.Errorf("%w: unknown argument %q (known: config=FILE, nullok, debug, "+
+			"prompt=TEXT, try_first_pass, use_first_pass, forward_pass)",
+			errArgs, nameOf(name, value, hasValue))
 	}
 	return nil
 }

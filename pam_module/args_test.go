@@ -7,18 +7,19 @@ import (
 )
 
 func TestParseArgs(t *testing.T) {
+	const def = "/etc/pam-totp/config.yaml"
 	tests := []struct {
 		args []string
 		want options
 	}{
-		{nil, options{config: "/etc/pam-totp/config.yaml"}},
+		{nil, options{config: def}},
 		{[]string{"config=/etc/x/../y.yaml", "nullok", "debug"},
 			options{config: "/etc/y.yaml", nullok: true, debug: true}},
-		{[]string{"prompt=Code please: "}, options{config: "/etc/pam-totp/config.yaml", prompt: "Code please: "}},
-		{[]string{"try_first_pass"}, options{config: "/etc/pam-totp/config.yaml", mode: tryFirstPass}},
-		{[]string{"use_first_pass"}, options{config: "/etc/pam-totp/config.yaml", mode: useFirstPass}},
+		{[]string{"prompt=Code please: "}, options{config: def, prompt: "Code please: "}},
+		{[]string{"try_first_pass"}, options{config: def, mode: tryFirstPass}},
+		{[]string{"use_first_pass"}, options{config: def, mode: useFirstPass}},
 		{[]string{"forward_pass", "prompt=Both: "},
-			options{config: "/etc/pam-totp/config.yaml", mode: forwardPass, prompt: "Both: "}},
+			options{config: def, mode: forwardPass, prompt: "Both: "}},
 	}
 	for _, tt := range tests {
 		got, err := parseArgs(tt.args)
@@ -26,8 +27,9 @@ func TestParseArgs(t *testing.T) {
 			t.Errorf("parseArgs(%q): %v", tt.args, err)
 			continue
 		}
-		if got.config != tt.want.config || got.nullok != tt.want.nullok || got.debug != tt.want.debug ||
-			got.prompt != tt.want.prompt || got.mode != tt.want.mode {
+		w := tt.want
+		if got.config != w.config || got.nullok != w.nullok || got.debug != w.debug ||
+			got.prompt != w.prompt || got.mode != w.mode {
 			t.Errorf("parseArgs(%q) = %+v, want %+v", tt.args, *got, tt.want)
 		}
 	}
@@ -50,7 +52,8 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"config=/a", "config=/b"}, `"config" is given twice`},
 		{[]string{"try_first_pass", "use_first_pass"}, "exclude each other"},
 		{[]string{"forward_pass", "use_first_pass"}, "exclude each other"},
-		{[]string{"password=123456-and-then-a-long-tail-of-text"}, `"password=123456-and-then-a-long-tail-of-..."`},
+		{[]string{"password=123456-and-then-a-long-tail-of-text"},
+			`"password=123456-and-then-a-long-tail-of-..."`},
 	}
 	for _, tt := range tests {
 		if testHooks[tt.args[0]] {

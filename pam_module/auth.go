@@ -35,15 +35,16 @@ func authenticate(h *handle, args []string) int {
 
 	opts, err := parseArgs(args)
 	if err != nil {
-		return a.finish(pamServiceErr, logErr, "error: %v; fix the pam_totp line of /etc/pam.d/%s (see pam_totp(8))",
-			err, a.service)
+		return a.finish(pamServiceErr, logErr,
+			"error: %v; fix the pam_totp line of /etc/pam.d/%s (see pam_totp(8))", err, a.service)
 	}
 	a.opts = opts
 	h.debug = opts.debug
 	runHooks(opts)
 
 	if a.cfg, err = loadConfig(opts.config); err != nil {
-		return a.finish(pamSystemErr, logErr, "error: cannot use the configuration, authentication refused: %v", err)
+		return a.finish(pamSystemErr, logErr,
+			"error: cannot use the configuration, authentication refused: %v", err)
 	}
 	if a.user, err = h.user(); err != nil {
 		code := pamSystemErr
@@ -167,11 +168,13 @@ func (a *attempt) input() (in string, code int, done bool) {
 	if a.opts.mode == useFirstPass {
 		tok, ok, err := a.h.authtok()
 		if err != nil {
-			return "", a.finish(pamSystemErr, logErr, "error: cannot read PAM_AUTHTOK: %v", err), true
+			code := a.finish(pamSystemErr, logErr, "error: cannot read PAM_AUTHTOK: %v", err)
+			return "", code, true
 		}
 		if !ok || strings.TrimSpace(tok) == "" {
-			return "", a.finish(pamAuthErr, logNotice,
-				"refused: use_first_pass is set but no earlier module set PAM_AUTHTOK (put the module that asks first, or drop use_first_pass)"), true
+			code := a.finish(pamAuthErr, logNotice, "refused: use_first_pass is set but no earlier "+
+				"module set PAM_AUTHTOK (put the module that asks first, or drop use_first_pass)")
+			return "", code, true
 		}
 		return strings.TrimSpace(tok), 0, false
 	}
@@ -188,7 +191,9 @@ func (a *attempt) input() (in string, code int, done bool) {
 	if a.opts.mode == forwardPass {
 		password, in := splitForward(answer, a.digits)
 		if err := a.h.setAuthtok(password); err != nil {
-			return "", a.finish(pamSystemErr, logErr, "error: cannot pass the password on as PAM_AUTHTOK: %v", err), true
+			code := a.finish(pamSystemErr, logErr,
+				"error: cannot pass the password on as PAM_AUTHTOK: %v", err)
+			return "", code, true
 		}
 		answer = in
 	}
@@ -199,7 +204,7 @@ func (a *attempt) input() (in string, code int, done bool) {
 	return answer, 0, false
 }
 
-// outcome is the result of checking one input.
+// outcome is the result of checking one input, for report.
 type outcome struct {
 	code  int
 	prio  priority
@@ -218,21 +223,23 @@ func (a *attempt) check(in string) outcome {
 	case errors.As(err, &locked):
 		a.h.warn(lockedMessage(locked.Until, time.Now()))
 		until := locked.Until.UTC().Format(time.RFC3339)
-		return outcome{code: pamMaxtries, prio: logWarning, msg: "refused: locked out until " + until}
+		return outcome{pamMaxtries, logWarning, "refused: locked out until " + until, false}
 	case errors.Is(err, policy.ErrWrongCode):
 		if err != policy.ErrWrongCode {
 			// Only the failure that starts a lockout adds to the error.
 			a.tellLockout()
 		}
-		return outcome{code: pamAuthErr, prio: logNotice, msg: "refused: " + err.Error(), retry: true}
+		return outcome{pamAuthErr, logNotice, "refused: " + err.Error(), true}
 	case errors.Is(err, policy.ErrReplayed):
 		a.h.warn("This code was already used. Wait for the next code and try again.")
-		return outcome{code: pamAuthErr, prio: logNotice, msg: "refused: code already used (replay)", retry: true}
+		return outcome{pamAuthErr, logNotice, "refused: code already used (replay)", true}
 	case errors.Is(err, policy.ErrNotEnrolled):
-		return outcome{code: pamAuthErr, prio: logNotice, msg: "refused: not enrolled (removed during the login)"}
+		msg := "refused: not enrolled (removed during the login)"
+		return outcome{pamAuthErr, logNotice, msg, false}
 	}
 	a.h.warn(unavailableMessage)
-	return outcome{code: pamAuthinfoUnavail, prio: logErr, msg: "error: cannot check the code: " + err.Error()}
+	msg := "error: cannot check the code: " + err.Error()
+	return outcome{pamAuthinfoUnavail, logErr, msg, false}
 }
 
 // report logs the outcome and returns its code.
@@ -249,10 +256,12 @@ func (a *attempt) tellLockout() {
 
 func (a *attempt) accepted(res policy.Result) outcome {
 	if res.Method != policy.BackupCode {
-		return outcome{code: pamSuccess, prio: logInfo, msg: fmt.Sprintf("accepted: TOTP code, skew %+d", res.Skew)}
+		msg := fmt.Sprintf("accepted: TOTP code, skew %+d", res.Skew)
+		return outcome{pamSuccess, logInfo, msg, false}
 	}
 	a.h.tell(backupMessage(res.BackupLeft))
-	return outcome{code: pamSuccess, prio: logInfo, msg: fmt.Sprintf("accepted: backup code, %d left", res.BackupLeft)}
+	msg := fmt.Sprintf("accepted: backup code, %d left", res.BackupLeft)
+	return outcome{pamSuccess, logInfo, msg, false}
 }
 
 // unavailableMessage tells the user that the failure is not theirs.
@@ -268,7 +277,8 @@ func (a *attempt) unavailable(err error) int {
 // finish logs the outcome, one line, and returns code.
 func (a *attempt) finish(code int, prio priority, format string, args ...any) int {
 	msg := fmt.Sprintf(format, args...)
-	a.h.log(prio, "%s; user=%s service=%s rhost=%s", msg, logField(a.user), logField(a.service), logField(a.rhost))
+	a.h.log(prio, "%s; user=%s service=%s rhost=%s",
+		msg, logField(a.user), logField(a.service), logField(a.rhost))
 	return code
 }
 
@@ -339,7 +349,8 @@ func lockedMessage(until, now time.Time) string {
 	wait := max(until.Sub(now).Round(time.Second), time.Second)
 	at := until.Local()
 	layout := "15:04:05 MST"
-	if y, m, d := at.Date(); y != now.Local().Year() || m != now.Local().Month() || d != now.Local().Day() {
+	if y, m, d := at.Date(); y != now.Local().Year() || m != now.Local().Month() ||
+		d != now.Local().Day() {
 		layout = "2006-01-02 15:04:05 MST"
 	}
 	return fmt.Sprintf("Too many wrong codes. Try again in %s, after %s.", wait, at.Format(layout))
@@ -349,11 +360,13 @@ func lockedMessage(until, now time.Time) string {
 func backupMessage(left int) string {
 	switch {
 	case left == 0:
-		return "Backup code accepted. That was your last backup code: ask your administrator for new ones."
+		return "Backup code accepted. That was your last backup code: " +
+			"ask your administrator for new ones."
 	case left == 1:
 		return "Backup code accepted. 1 backup code left: ask your administrator for new ones soon."
 	case left <= 3:
-		return fmt.Sprintf("Backup code accepted. %d backup codes left: ask your administrator for new ones soon.", left)
+		return fmt.Sprintf("Backup code accepted. %d backup codes left: "+
+			"ask your administrator for new ones soon.", left)
 	}
 	return fmt.Sprintf("Backup code accepted. %d backup codes left.", left)
 }

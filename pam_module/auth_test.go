@@ -26,7 +26,8 @@ func TestSplitForward(t *testing.T) {
 	for _, tt := range tests {
 		p, c := splitForward(tt.answer, tt.digits)
 		if p != tt.password || c != tt.code {
-			t.Errorf("splitForward(%q, %d) = %q, %q; want %q, %q", tt.answer, tt.digits, p, c, tt.password, tt.code)
+			t.Errorf("splitForward(%q, %d) = %q, %q; want %q, %q",
+				tt.answer, tt.digits, p, c, tt.password, tt.code)
 		}
 	}
 }
@@ -101,9 +102,17 @@ func TestBackupMessage(t *testing.T) {
 }
 
 func TestPanicSite(t *testing.T) {
-	stack := "goroutine 1 [running]:\nruntime/debug.Stack()\n\t/go/src/runtime/debug/stack.go:26 +0x5e\n" +
-		"main.f.func1()\n\t/x/main.go:40 +0x3a\npanic({0x4a1b20?, 0x4d6f70?})\n\t/go/src/runtime/panic.go:792 +0x132\n" +
-		"main.runHooks(0xc000010000)\n\t/x/hooks.go:21 +0x25\n"
+	stack := strings.Join([]string{
+		"goroutine 1 [running]:",
+		"runtime/debug.Stack()",
+		"\t/go/src/runtime/debug/stack.go:26 +0x5e",
+		"main.f.func1()",
+		"\t/x/main.go:40 +0x3a",
+		"panic({0x4a1b20?, 0x4d6f70?})",
+		"\t/go/src/runtime/panic.go:792 +0x132",
+		"main.runHooks(0xc000010000)",
+		"\t/x/hooks.go:21 +0x25",
+	}, "\n")
 	if got, want := panicSite([]byte(stack)), "at main.runHooks (/x/hooks.go:21)"; got != want {
 		t.Errorf("panicSite = %q, want %q", got, want)
 	}

@@ -177,8 +177,8 @@ func (b *bench) goFloor(loader string) (*module, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", filepath.Join(dir, "pam_totp_go.so"),
-		"./pam_module/bench/gofloor")
+	cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared",
+		"-o", filepath.Join(dir, "pam_totp_go.so"), "./pam_module/bench/gofloor")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("building gofloor: %v\n%s", err, out)
@@ -209,7 +209,8 @@ func (b *bench) provideSyslog() error {
 	if err != nil {
 		return err
 	}
-	b.syslog = "a throw-away listener at /dev/log that reads and drops every line (the machine has no syslog daemon)"
+	b.syslog = "a throw-away listener at /dev/log that reads and drops every line " +
+		"(the machine has no syslog daemon)"
 	go func() {
 		buf := make([]byte, 8192)
 		for {
@@ -272,6 +273,10 @@ func (b *bench) enrollTOTP(loader string) (*module, error) {
 	return m, err
 }
 
+// gaOptions are the options of google-authenticator's state files: replay
+// protection, at most 3 logins in 30 s, and a window of 3 time steps.
+const gaOptions = "\" RATE_LIMIT 3 30\n\" WINDOW_SIZE 3\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n"
+
 // enrollGA writes google-authenticator's state files with the same
 // secrets, and replay protection and rate limiting on, as its own
 // google-authenticator command would with -d -r 3 -R 30 -w 3 -t.
@@ -284,7 +289,7 @@ func (b *bench) enrollGA(gaModule string) (*module, error) {
 	contents := map[string][]byte{}
 	for _, u := range b.users {
 		secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b.secrets[u])
-		contents[u] = []byte(secret + "\n\" RATE_LIMIT 3 30\n\" WINDOW_SIZE 3\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n")
+		contents[u] = []byte(secret + "\n" + gaOptions)
 	}
 	m.reset = func(u string) error { return writePrivate(filepath.Join(dir, u), contents[u]) }
 	for _, u := range b.users {
@@ -365,7 +370,8 @@ func (b *bench) warm(m *module) error {
 	tr := pamrun.Parse(string(out))
 	samples := tr.All("bench")
 	if len(samples) != 2*len(b.users) {
-		return fmt.Errorf("pamdrv printed %d timings, want %d:\n%s", len(samples), 2*len(b.users), out)
+		return fmt.Errorf("pamdrv printed %d timings, want %d:\n%s",
+			len(samples), 2*len(b.users), out)
 	}
 	var accept, replay []time.Duration
 	for i, s := range samples {
@@ -380,7 +386,8 @@ func (b *bench) warm(m *module) error {
 			want = "PAM_AUTH_ERR"
 		}
 		if f[1] != want {
-			return fmt.Errorf("authentication %d of %s returned %s, want %s", i, b.users[i%len(b.users)], f[1], want)
+			return fmt.Errorf("authentication %d of %s returned %s, want %s",
+				i, b.users[i%len(b.users)], f[1], want)
 		}
 		if i%len(b.users) < warmup {
 			continue
@@ -409,7 +416,8 @@ func (b *bench) coldOnce(m *module, user string) (time.Duration, error) {
 			return 0, err
 		}
 	}
-	cmd := exec.Command(b.driver, "-d", b.env.ConfDir, "-s", m.service, "-u", user, "-a", b.code(user, time.Now()))
+	cmd := exec.Command(b.driver, "-d", b.env.ConfDir, "-s", m.service, "-u", user,
+		"-a", b.code(user, time.Now()))
 	var out strings.Builder
 	cmd.Stdout = &out
 	start := time.Now()

@@ -30,19 +30,21 @@ import (
 
 func main() {
 	var o options
-	flag.StringVar(&o.build, "build", "build", "folder with the built pam_totp.so and pam_totp_go.so")
+	flag.StringVar(&o.build, "build", "build", "`folder` with the built pam_totp.so and pam_totp_go.so")
 	flag.StringVar(&o.out, "out", "docs/bench.md", "Markdown file to write the results to")
-	flag.IntVar(&o.users, "users", 100, "accepted authentications per module per round (one user each)")
+	flag.IntVar(&o.users, "users", 100, "accepted authentications per module per round, one user each")
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds")
 	flag.IntVar(&o.cold, "cold", 20, "cold authentications per module per round")
-	flag.StringVar(&o.stateFS, "dir", "", "folder for the state of both modules (default: a new one in $TMPDIR)")
+	flag.StringVar(&o.stateFS, "dir", "", "`folder` for the state of both modules (default: $TMPDIR)")
 	flag.Parse()
 	if flag.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: bench [-build DIR] [-out FILE] [-users N] [-rounds N] [-cold N] [-dir DIR]")
+		fmt.Fprintln(os.Stderr,
+			"usage: bench [-build DIR] [-out FILE] [-users N] [-rounds N] [-cold N] [-dir DIR]")
 		os.Exit(2)
 	}
 	if os.Geteuid() != 0 {
-		fmt.Fprintln(os.Stderr, "bench: must run as root: it creates throw-away system users (make bench as root)")
+		fmt.Fprintln(os.Stderr, "bench: must run as root, for it creates throw-away system users; "+
+			"run make bench as root")
 		os.Exit(1)
 	}
 

@@ -17,6 +17,46 @@ import (
 // benchmark keeps when it rewrites the file.
 const notesMarker = "<!-- Hand-written notes below; make bench keeps them. -->"
 
+const introText = `Written by ` + "`make bench`" + ` (pam_module/bench) on %s in %s, with the state files
+of both modules on %s. Every number below comes from that one run, in which the modules took
+turns (see Method). Two references: pam_permit, which checks nothing, shows what libpam and the
+driver cost by themselves; "Go runtime alone" is a Go library that accepts at once, opened by
+pam_totp's loader (pam_module/bench/gofloor): the floor under any module whose logic is in Go.
+
+`
+
+const methodText = `
+## Method
+
+- One C driver (pam_module/testdrv/driver.c, built without its syslog capture) runs the real
+  libpam with ` + "`pam_start_confdir`" + ` on a service file per module, answers the module's prompt
+  with the code, and times ` + "`pam_authenticate`" + ` with ` + "`CLOCK_MONOTONIC`" + `.
+- Both modules check the same secrets (SHA1, 6 digits, 30 s), with replay protection and a
+  failure limit on: pam_totp with its defaults (window 1, ` + "`max_failures`" + ` 10, state sealed
+  with XChaCha20-Poly1305, each accepted code written with fsync of the file and its folder);
+  pam_google_authenticator with ` + "`DISALLOW_REUSE`, `RATE_LIMIT 3 30`, `WINDOW_SIZE 3`" + ` in a
+  plain-text state file per user (` + "`secret=DIR/${USER} user=root`" + `). pam_totp's state files
+  carry 10 backup code hashes each, as after a real enrollment.
+- A code is accepted only once, so a warm run cannot repeat one user. Each warm run
+  authenticates %d throw-away system users in turn with one PAM handle in one process, each
+  with its current code, then all of them again with the same codes, which both modules refuse
+  as replays: the first pass measures the accepted path, the second the refused-replay path
+  (which for pam_google_authenticator still rewrites the file for its rate limit, and for
+  pam_totp reads only). The first %d users of each pass are not counted. All state files are
+  restored from a copy before each warm run and each cold authentication.
+- Cold: a new driver process per authentication, timed from the parent from start to exit, so
+  it includes exec, dynamic linking, libpam reading the service file, loading the module and,
+  for pam_totp, opening the Go library and starting its runtime. Peak memory is the process's
+  peak resident set size as the kernel counts it (VmHWM in /proc/self/status, read by the
+  driver as it ends); getrusage's maxrss would also count the pages of the process that forked
+  it.
+- %d rounds; in each, the four modules take their warm turns in rotating order, then their
+  cold turns one authentication each in turn, %d times, so that noise on the machine falls on
+  all of them.
+- Syslog: %s; %d lines were received.
+- Load average of the machine (1, 5, 15 min) at the start: %s; at the end: %s.
+`
+
 // Targets, as ratios or differences against pam_google_authenticator.
 const (
 	targetWarm   = 1.0
@@ -52,9 +92,9 @@ func maxInt(v []int64) int64 {
 	return m
 }
 
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+func us(d time.Duration) string {
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
 
 func mib(kb int64) string { return fmt.Sprintf("%.1f MiB", float64(kb)/1024) }
 
@@ -73,20 +113,15 @@ func (b *bench) report() error {
 	p := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
 
 	p("# Benchmark: pam_totp and pam_google_authenticator\n\n")
-	p("Written by `make bench` (pam_module/bench) on %s in %s, with the state files of both modules\n",
-		b.started.UTC().Format("2006-01-02 15:04 MST"), time.Since(b.started).Round(time.Second))
-	p("on %s. Every number below comes from that one run, in which the modules took turns (see Method).\n",
+	p(introText, b.started.UTC().Format("2006-01-02 15:04 MST"), time.Since(b.started).Round(time.Second),
 		fsType(b.dir))
-	p("Two references: pam_permit, which checks nothing, shows what libpam and the driver cost by\n")
-	p("themselves; \"Go runtime alone\" is a Go library that accepts at once, opened by pam_totp's loader\n")
-	p("(pam_module/bench/gofloor): the floor under any module whose logic is in Go.\n\n")
 	p("## Results\n\n")
-	p("| | pam_totp | pam_google_authenticator | pam_totp / google | target | | pam_permit | Go runtime alone |\n")
-	p("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	p("| | pam_totp | pam_google_authenticator | pam_totp / google | target | | pam_permit " +
+		"| Go runtime alone |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	row := func(what string, f func(*module) time.Duration, target float64) {
 		r := ratio(f(totp), f(ga))
-		p("| %s | %s | %s | %.2f× | ≤ %.1f× | %s | %s | %s |\n", what, us(f(totp)), us(f(ga)), r, target,
-			verdict(r <= target), us(f(permit)), us(f(floor)))
+		p("| %s | %s | %s | %.2f× | ≤ %.1f× | %s | %s | %s |\n", what, us(f(totp)), us(f(ga)),
+			r, target, verdict(r <= target), us(f(permit)), us(f(floor)))
 	}
 	row("warm: accepted code, median per authentication",
 		func(m *module) time.Duration { return median(m.warmAccept) }, targetWarm)
@@ -96,14 +131,16 @@ func (b *bench) report() error {
 		func(m *module) time.Duration { return median(m.cold) }, targetCold)
 	memRow := func(what string, f func(*module) int64) {
 		d := float64(f(totp)-f(ga)) / 1024
-		p("| %s | %s | %s | %+.1f MiB | ≤ +%.0f MiB | %s | %s | %s |\n", what, mib(f(totp)), mib(f(ga)), d,
-			targetMemMiB, verdict(d <= targetMemMiB), mib(f(permit)), mib(f(floor)))
+		p("| %s | %s | %s | %+.1f MiB | ≤ +%.0f MiB | %s | %s | %s |\n", what, mib(f(totp)),
+			mib(f(ga)), d, targetMemMiB, verdict(d <= targetMemMiB), mib(f(permit)), mib(f(floor)))
 	}
-	memRow("peak memory (max RSS), cold process, median", func(m *module) int64 { return medianInt(m.coldRSS) })
-	memRow(fmt.Sprintf("peak memory (max RSS), warm process after %d authentications, highest", 2*len(b.users)),
-		func(m *module) int64 { return maxInt(m.warmRSS) })
+	memRow("peak memory (max RSS), cold process, median",
+		func(m *module) int64 { return medianInt(m.coldRSS) })
+	memRow(fmt.Sprintf("peak memory (max RSS), warm process after %d authentications, highest",
+		2*len(b.users)), func(m *module) int64 { return maxInt(m.warmRSS) })
 	p("\nSpread (10th and 90th percentiles):\n\n")
-	p("| | pam_totp | pam_google_authenticator | pam_permit | Go runtime alone |\n| --- | --- | --- | --- | --- |\n")
+	p("| | pam_totp | pam_google_authenticator | pam_permit | Go runtime alone |\n")
+	p("| --- | --- | --- | --- | --- |\n")
 	spread := func(what string, f func(*module) []time.Duration) {
 		p("| %s", what)
 		for _, m := range b.mods {
@@ -123,33 +160,8 @@ func (b *bench) report() error {
 			ratio(t.warmReplay, g.warmReplay), ratio(t.cold, g.cold))
 	}
 
-	p("\n## Method\n\n")
-	p("- One C driver (pam_module/testdrv/driver.c, built without its syslog capture) runs the real libpam\n")
-	p("  with `pam_start_confdir` on a service file per module, answers the module's prompt with the code,\n")
-	p("  and times `pam_authenticate` with `CLOCK_MONOTONIC`.\n")
-	p("- Both modules check the same secrets (SHA1, 6 digits, 30 s), with replay protection and a failure\n")
-	p("  limit on: pam_totp with its defaults (window 1, `max_failures` 10, state sealed with\n")
-	p("  XChaCha20-Poly1305, each accepted code written with fsync of the file and its folder);\n")
-	p("  pam_google_authenticator with `DISALLOW_REUSE`, `RATE_LIMIT 3 30`, `WINDOW_SIZE 3` in a plain-text\n")
-	p("  state file per user (`secret=DIR/${USER} user=root`). pam_totp's state files carry 10 backup code\n")
-	p("  hashes each, as after a real enrollment.\n")
-	p("- A code is accepted only once, so a warm run cannot repeat one user. Each warm run authenticates\n")
-	p("  %d throw-away system users in turn with one PAM handle in one process, each with its current\n", len(b.users))
-	p("  code, then all of them again with the same codes, which both modules refuse as replays: the\n")
-	p("  first pass measures the accepted path, the second the refused-replay path (which for\n")
-	p("  pam_google_authenticator still rewrites the file for its rate limit, and for pam_totp reads only).\n")
-	p("  The first %d users of each pass are not counted. All state files are restored from a copy\n", warmup)
-	p("  before each warm run and each cold authentication.\n")
-	p("- Cold: a new driver process per authentication, timed from the parent from start to exit, so it\n")
-	p("  includes exec, dynamic linking, libpam reading the service file, loading the module and, for\n")
-	p("  pam_totp, opening the Go library and starting its runtime. Peak memory is the process's peak\n")
-	p("  resident set size as the kernel counts it (VmHWM in /proc/self/status, read by the driver as it\n")
-	p("  ends); getrusage's maxrss would also count the pages of the process that forked it.\n")
-	p("- %d rounds; in each, the four modules take their warm turns in rotating order, then their cold\n", b.opts.rounds)
-	p("  turns one authentication each in turn, %d times, so that noise on the machine falls on all of them.\n", b.opts.cold)
-	p("- Syslog: %s; %d lines were received.\n", b.syslog, b.syslogLines.Load())
-	p("- Load average of the machine (1, 5, 15 min) at the start: %s; at the end: %s.\n", b.loadStart, loadavg())
-
+	p(methodText, len(b.users), warmup, b.opts.rounds, b.opts.cold, b.syslog, b.syslogLines.Load(),
+		b.loadStart, loadavg())
 	p("\n## Machine\n\n")
 	for _, l := range b.machine() {
 		p("- %s\n", l)
@@ -202,7 +214,8 @@ func (b *bench) machine() []string {
 		for _, l := range strings.Split(string(data), "\n") {
 			if strings.HasPrefix(l, "model name") {
 				_, v, _ := strings.Cut(l, ":")
-				lines = append(lines, fmt.Sprintf("CPU: %s, %d logical CPUs", strings.TrimSpace(v), runtime.NumCPU()))
+				cpu := fmt.Sprintf("CPU: %s, %d logical CPUs", strings.TrimSpace(v), runtime.NumCPU())
+				lines = append(lines, cpu)
 				break
 			}
 		}
@@ -213,7 +226,8 @@ func (b *bench) machine() []string {
 	}
 	lines = append(lines, "state files on "+fsType(b.dir)+" ("+b.dir+", removed after the run)")
 	for _, pkg := range []string{"libpam0g", "libpam-google-authenticator"} {
-		if out, err := exec.Command("dpkg-query", "-W", "-f", "${Package} ${Version}", pkg).Output(); err == nil {
+		out, err := exec.Command("dpkg-query", "-W", "-f", "${Package} ${Version}", pkg).Output()
+		if err == nil {
 			lines = append(lines, string(out))
 		}
 	}

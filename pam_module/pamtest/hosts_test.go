@@ -27,12 +27,13 @@ func inNamespace(t *testing.T, binds [][2]string, stdin string, args ...string) 
 	// sudo's time stamps and the login records stay in the namespace.
 	script += "[ -d /run/sudo ] && mount -t tmpfs -o mode=0711 tmpfs /run/sudo\n"
 	script += "for f in /var/log/wtmp /var/log/btmp /var/log/lastlog; do\n" +
-		"  if [ -e $f ]; then : > \"$PAMTEST_DIR/$(basename $f)\"; mount --bind \"$PAMTEST_DIR/$(basename $f)\" $f; fi\n" +
+		"  [ -e $f ] || continue\n" +
+		"  copy=\"$PAMTEST_DIR/$(basename $f)\"; : > \"$copy\"; mount --bind \"$copy\" $f\n" +
 		"done\nset +e\nexec \"$@\"\n"
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "unshare", append([]string{"--mount", "--propagation", "private",
-		"sh", "-c", script, "sh"}, args...)...)
+	unshare := []string{"--mount", "--propagation", "private", "sh", "-c", script, "sh"}
+	cmd := exec.CommandContext(ctx, "unshare", append(unshare, args...)...)
 	cmd.Env = append(os.Environ(), "PAMTEST_DIR="+filepath.Dir(binds[0][0]))
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
@@ -56,10 +57,13 @@ func TestSudoSuLogin(t *testing.T) {
 	}
 	u := testUser(t)
 	service := filepath.Join(dir, "service")
-	write(t, service, []byte(fmt.Sprintf("auth required %s config=%s\naccount required pam_permit.so\n"+
-		"session required pam_permit.so\npassword required pam_deny.so\n", module, env.ConfigFile)), 0o644)
+	lines := fmt.Sprintf("auth required %s config=%s\n", module, env.ConfigFile) +
+		"account required pam_permit.so\nsession required pam_permit.so\n" +
+		"password required pam_deny.so\n"
+	write(t, service, []byte(lines), 0o644)
 	sudoers := filepath.Join(dir, "sudoers")
-	write(t, sudoers, []byte("Defaults !lecture\nroot ALL=(ALL:ALL) ALL\n"+u+" ALL=(ALL:ALL) ALL\n"), 0o440)
+	rules := "Defaults !lecture\nroot ALL=(ALL:ALL) ALL\n" + u + " ALL=(ALL:ALL) ALL\n"
+	write(t, sudoers, []byte(rules), 0o440)
 	enroll := func(t *testing.T, user string) *policy.Enrollment {
 		t.Helper()
 		en, err := env.Enroll(user, policy.EnrollOptions{})
@@ -76,7 +80,7 @@ func TestSudoSuLogin(t *testing.T) {
 		sudo := append(asUser, "sudo", "-S", "-k", "id", "-un")
 		c := oathtool(t, en)
 		out, err := inNamespace(t, binds, c+"\n", sudo...)
-		if err != nil || !strings.Contains(out, "Verification code: ") || !strings.HasSuffix(out, "root\n") {
+		if err != nil || !strings.Contains(out, prompt) || !strings.HasSuffix(out, "root\n") {
 			t.Fatalf("sudo with the right code: %v\n%s", err, out)
 		}
 		out, err = inNamespace(t, binds, c+"\n", sudo...)
@@ -95,7 +99,7 @@ func TestSudoSuLogin(t *testing.T) {
 		binds := [][2]string{{service, "/etc/pam.d/su"}}
 		su := append(asUser, "su", "-c", "id -un", "root")
 		out, err := inNamespace(t, binds, oathtool(t, rootEn)+"\n", su...)
-		if err != nil || !strings.Contains(out, "Verification code: ") || !strings.HasSuffix(out, "root\n") {
+		if err != nil || !strings.Contains(out, prompt) || !strings.HasSuffix(out, "root\n") {
 			t.Fatalf("su with the right code: %v\n%s", err, out)
 		}
 		out, err = inNamespace(t, binds, code(rootEn, -5)+"\n", su...)
@@ -116,7 +120,8 @@ func TestSudoSuLogin(t *testing.T) {
 		}
 		t.Logf("login on a terminal took %v", time.Since(start).Round(time.Millisecond))
 		out, err = inNamespace(t, binds, "", "expect", script, u, code(en, 3))
-		if err == nil || strings.Contains(out, "logged in as") || !strings.Contains(out, "Login incorrect") {
+		refused := strings.Contains(out, "Login incorrect")
+		if err == nil || strings.Contains(out, "logged in as") || !refused {
 			t.Errorf("login with a wrong code: %v, want refused\n%s", err, out)
 		}
 	})

@@ -120,8 +120,17 @@ const nextModuleSays = "the next module ran"
 // shows as PAM_SUCCESS of the stack (a stack of modules that all ignore
 // fails).
 func (f *fixture) totpThen(args string) string {
-	f.service("then", "auth required {module} {config} "+args, "auth required {testmod} [say="+nextModuleSays+"]")
+	f.service("then", "auth required {module} {config} "+args,
+		"auth required {testmod} [say="+nextModuleSays+"]")
 	return "then"
+}
+
+// afterToken writes the service "tok": the stand-in password module
+// setting PAM_AUTHTOK to tok, then pam_totp with args.
+func (f *fixture) afterToken(tok, args string) string {
+	f.service("tok", "auth required {testmod} [set_authtok="+tok+"]",
+		"auth required {module} {config} "+args)
+	return "tok"
 }
 
 // run runs the driver: pamdrv -d CONFDIR -s service -u user, then args.
@@ -137,13 +146,15 @@ func (f *fixture) run(service, user string, args ...string) *pamrun.Transcript {
 	return tr
 }
 
-// answers turns codes into driver arguments.
-func answers(codes ...string) []string {
+// ask runs the driver on service for user, answering its prompts with
+// answers in order.
+func (f *fixture) ask(service, user string, answers ...string) *pamrun.Transcript {
+	f.t.Helper()
 	var args []string
-	for _, c := range codes {
-		args = append(args, "-a", c)
+	for _, a := range answers {
+		args = append(args, "-a", a)
 	}
-	return args
+	return f.run(service, user, args...)
 }
 
 // enroll enrolls user with the configured parameters, or with p.
@@ -174,7 +185,8 @@ func oathtool(t *testing.T, en *policy.Enrollment) string {
 	st := en.State
 	secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(st.Secret)
 	args := []string{"--totp=" + strings.ToLower(st.Algorithm.String()), "--base32",
-		fmt.Sprintf("--digits=%d", st.Digits), fmt.Sprintf("--time-step-size=%ds", st.Period), secret}
+		fmt.Sprintf("--digits=%d", st.Digits),
+		fmt.Sprintf("--time-step-size=%ds", st.Period), secret}
 	out, err := exec.Command("oathtool", args...).Output()
 	if err != nil {
 		t.Fatalf("oathtool %s: %v", strings.Join(args[:len(args)-1], " "), err)

@@ -17,14 +17,20 @@ import (
 
 const prompt = "Verification code: "
 
+// none is an empty list of prompts or messages, which expect checks.
+var none = []string{}
+
 func TestRightCodeFromOathtool(t *testing.T) {
 	f := newFixture(t, "")
 	u := sysUser(t, "daemon")
 	en := f.enroll(u)
 	c := oathtool(t, en)
-	tr := f.run(f.totp(""), u, append(answers(c), "-r", "192.0.2.7")...)
-	expect{result: "PAM_SUCCESS", log: "accepted: TOTP code, skew +0; user=daemon service=svc rhost=192.0.2.7",
-		prompts: []string{prompt}}.check(t, tr)
+	tr := f.run(f.totp(""), u, "-a", c, "-r", "192.0.2.7")
+	expect{
+		result:  "PAM_SUCCESS",
+		log:     "accepted: TOTP code, skew +0; user=daemon service=svc rhost=192.0.2.7",
+		prompts: []string{prompt},
+	}.check(t, tr)
 	if off := tr.All("prompt-echo-off"); len(off) != 1 {
 		t.Errorf("prompts with echo off: %q, want the one prompt", off)
 	}
@@ -39,7 +45,7 @@ func TestSHA256EightDigitsFromOathtool(t *testing.T) {
 	if len(c) != 8 {
 		t.Fatalf("oathtool gave %q, want 8 digits", c)
 	}
-	expect{result: "PAM_SUCCESS", log: "accepted: TOTP code"}.check(t, f.run(f.totp(""), u, answers(c)...))
+	expect{result: "PAM_SUCCESS", log: "accepted: TOTP code"}.check(t, f.ask(f.totp(""), u, c))
 }
 
 func TestWrongCode(t *testing.T) {
@@ -47,8 +53,10 @@ func TestWrongCode(t *testing.T) {
 	u := sysUser(t, "daemon")
 	en := f.enroll(u)
 	wrong := code(en, 5) // right for another time, outside the window
-	tr := f.run(f.totp(""), u, answers(wrong)...)
-	expect{result: "PAM_AUTH_ERR", log: "refused: wrong code; user=daemon", prompts: []string{prompt}}.check(t, tr)
+	tr := f.ask(f.totp(""), u, wrong)
+	expect{
+		result: "PAM_AUTH_ERR", log: "refused: wrong code; user=daemon", prompts: []string{prompt},
+	}.check(t, tr)
 	noneOf(t, tr, wrong)
 	if st, err := mustVerifier(t, f).Status(u); err != nil || st.Failures != 1 {
 		t.Errorf("after a wrong code: failures = %v (%v), want 1", st.Failures, err)
@@ -61,27 +69,28 @@ func TestReplayedCode(t *testing.T) {
 	en := f.enroll(u)
 	c := code(en, 0)
 	svc := f.totp("")
-	expect{result: "PAM_SUCCESS"}.check(t, f.run(svc, u, answers(c)...))
-	tr := f.run(svc, u, answers(c)...)
-	expect{result: "PAM_AUTH_ERR", log: "refused: code already used (replay)",
-		prompts: []string{prompt}, errors: []string{"This code was already used. Wait for the next code"}}.check(t, tr)
+	expect{result: "PAM_SUCCESS"}.check(t, f.ask(svc, u, c))
+	expect{
+		result: "PAM_AUTH_ERR", log: "refused: code already used (replay)",
+		prompts: []string{prompt}, errors: []string{"This code was already used. Wait for the next code"},
+	}.check(t, f.ask(svc, u, c))
 	// The next time step's code is still accepted.
-	expect{result: "PAM_SUCCESS"}.check(t, f.run(svc, u, answers(code(en, 1))...))
+	expect{result: "PAM_SUCCESS"}.check(t, f.ask(svc, u, code(en, 1)))
 }
 
 func TestWhiteSpaceIsTrimmed(t *testing.T) {
 	f := newFixture(t, "")
 	u := sysUser(t, "daemon")
-	en := f.enroll(u)
-	c := code(en, 0)
-	expect{result: "PAM_SUCCESS"}.check(t, f.run(f.totp(""), u, answers(" \t"+c[:3]+" "+c[3:]+"  ")...))
+	c := code(f.enroll(u), 0)
+	expect{result: "PAM_SUCCESS"}.check(t, f.ask(f.totp(""), u, " \t"+c[:3]+" "+c[3:]+"  "))
 }
 
 func TestEmptyAnswer(t *testing.T) {
 	f := newFixture(t, "")
 	u := sysUser(t, "daemon")
 	f.enroll(u)
-	expect{result: "PAM_AUTH_ERR", log: "refused: empty answer"}.check(t, f.run(f.totp(""), u, answers("  ")...))
+	tr := f.ask(f.totp(""), u, "  ")
+	expect{result: "PAM_AUTH_ERR", log: "refused: empty answer"}.check(t, tr)
 	if st, err := mustVerifier(t, f).Status(u); err != nil || st.Failures != 0 {
 		t.Errorf("after an empty answer: failures = %v (%v), want 0", st.Failures, err)
 	}
@@ -91,7 +100,8 @@ func TestNoAnswer(t *testing.T) {
 	f := newFixture(t, "")
 	u := sysUser(t, "daemon")
 	f.enroll(u)
-	expect{result: "PAM_CONV_ERR", log: "refused: no answer to the prompt"}.check(t, f.run(f.totp(""), u))
+	tr := f.ask(f.totp(""), u)
+	expect{result: "PAM_CONV_ERR", log: "refused: no answer to the prompt"}.check(t, tr)
 }
 
 func TestBackupCode(t *testing.T) {
@@ -100,21 +110,27 @@ func TestBackupCode(t *testing.T) {
 	en := f.enroll(u)
 	svc := f.totp("")
 	bc := en.BackupCodes[1]
-	tr := f.run(svc, u, answers(strings.ToUpper(bc))...)
-	expect{result: "PAM_SUCCESS", log: "accepted: backup code, 2 left", prompts: []string{prompt},
-		infos: []string{"Backup code accepted. 2 backup codes left: ask your administrator for new ones soon."}}.check(t, tr)
+	tr := f.ask(svc, u, strings.ToUpper(bc))
+	expect{
+		result: "PAM_SUCCESS", log: "accepted: backup code, 2 left", prompts: []string{prompt},
+		infos: []string{"Backup code accepted. 2 backup codes left: " +
+			"ask your administrator for new ones soon."},
+	}.check(t, tr)
 	noneOf(t, tr, bc, strings.ReplaceAll(bc, "-", ""))
 
 	// A backup code is accepted once.
-	expect{result: "PAM_AUTH_ERR", log: "refused: wrong code"}.check(t, f.run(svc, u, answers(bc)...))
+	expect{result: "PAM_AUTH_ERR", log: "refused: wrong code"}.check(t, f.ask(svc, u, bc))
 
 	// PAM_SILENT: no message, the prompt still.
-	tr = f.run(svc, u, append(answers(en.BackupCodes[0]), "-q")...)
-	expect{result: "PAM_SUCCESS", log: "accepted: backup code, 1 left", prompts: []string{prompt}}.check(t, tr)
+	tr = f.run(svc, u, "-a", en.BackupCodes[0], "-q")
+	expect{
+		result: "PAM_SUCCESS", log: "accepted: backup code, 1 left", prompts: []string{prompt},
+	}.check(t, tr)
 
-	tr = f.run(svc, u, answers(en.BackupCodes[2])...)
-	expect{result: "PAM_SUCCESS", prompts: []string{prompt},
-		infos: []string{"That was your last backup code: ask your administrator for new ones."}}.check(t, tr)
+	expect{
+		result: "PAM_SUCCESS", prompts: []string{prompt},
+		infos: []string{"That was your last backup code: ask your administrator for new ones."},
+	}.check(t, f.ask(svc, u, en.BackupCodes[2]))
 }
 
 func TestLockout(t *testing.T) {
@@ -123,67 +139,81 @@ func TestLockout(t *testing.T) {
 	en := f.enroll(u)
 	svc := f.totp("")
 	wrong := code(en, 7)
-	expect{result: "PAM_AUTH_ERR", prompts: []string{prompt}}.check(t, f.run(svc, u, answers(wrong)...))
+	expect{result: "PAM_AUTH_ERR", prompts: []string{prompt}}.check(t, f.ask(svc, u, wrong))
 	// The failure that starts the lockout says so.
-	tr := f.run(svc, u, answers(wrong)...)
-	expect{result: "PAM_AUTH_ERR", log: "refused: wrong code; too many failures, locked out until",
-		prompts: []string{prompt}, errors: []string{"Too many wrong codes. Try again in 10m0s, after "}}.check(t, tr)
+	expect{
+		result:  "PAM_AUTH_ERR",
+		log:     "refused: wrong code; too many failures, locked out until",
+		prompts: []string{prompt},
+		errors:  []string{"Too many wrong codes. Try again in 10m0s, after "},
+	}.check(t, f.ask(svc, u, wrong))
 	// While locked out, even the right code is refused, with PAM_MAXTRIES.
-	tr = f.run(svc, u, answers(code(en, 0))...)
-	expect{result: "PAM_MAXTRIES", log: "refused: locked out until", prompts: []string{prompt},
-		errors: []string{"Too many wrong codes. Try again in "}}.check(t, tr)
+	expect{
+		result: "PAM_MAXTRIES", log: "refused: locked out until", prompts: []string{prompt},
+		errors: []string{"Too many wrong codes. Try again in "},
+	}.check(t, f.ask(svc, u, code(en, 0)))
 
-	v := mustVerifier(t, f)
-	if err := v.Unlock(u); err != nil {
+	if err := mustVerifier(t, f).Unlock(u); err != nil {
 		t.Fatal(err)
 	}
-	expect{result: "PAM_SUCCESS"}.check(t, f.run(svc, u, answers(code(en, 0))...))
+	expect{result: "PAM_SUCCESS"}.check(t, f.ask(svc, u, code(en, 0)))
 }
 
 func TestNotEnrolled(t *testing.T) {
 	u := sysUser(t, "daemon")
 	t.Run("nullok argument", func(t *testing.T) {
 		f := newFixture(t, "")
-		tr := f.run(f.totpThen("nullok"), u)
-		expect{result: "PAM_SUCCESS", log: "ignored: not enrolled, and nullok is set; user=daemon",
-			prompts: []string{}, infos: []string{nextModuleSays}}.check(t, tr)
+		expect{
+			result:  "PAM_SUCCESS",
+			log:     "ignored: not enrolled, and nullok is set; user=daemon",
+			prompts: none, infos: []string{nextModuleSays},
+		}.check(t, f.ask(f.totpThen("nullok"), u))
 	})
 	t.Run("nullok in the configuration", func(t *testing.T) {
 		f := newFixture(t, "nullok: true")
-		expect{result: "PAM_SUCCESS", log: "ignored: not enrolled", prompts: []string{},
-			infos: []string{nextModuleSays}}.check(t, f.run(f.totpThen(""), u))
+		expect{
+			result: "PAM_SUCCESS", log: "ignored: not enrolled", prompts: none,
+			infos: []string{nextModuleSays},
+		}.check(t, f.ask(f.totpThen(""), u))
 	})
 	t.Run("without nullok", func(t *testing.T) {
 		f := newFixture(t, "")
-		tr := f.run(f.totp(""), u, answers("123456")...)
 		// Asked like an enrolled user, so the prompt does not tell.
-		expect{result: "PAM_AUTH_ERR", log: "refused: not enrolled; user=daemon", prompts: []string{prompt}}.check(t, tr)
+		expect{
+			result: "PAM_AUTH_ERR", log: "refused: not enrolled; user=daemon",
+			prompts: []string{prompt},
+		}.check(t, f.ask(f.totp(""), u, "123456"))
 		if got := entries(t, f.env.StateDir); len(got) != 0 {
-			t.Errorf("the state directory holds %q after a user who is not enrolled, want nothing", got)
+			t.Errorf("the state directory holds %q after a user not enrolled, want nothing", got)
 		}
 	})
 	t.Run("another user is", func(t *testing.T) {
 		f := newFixture(t, "")
 		f.enroll(sysUser(t, "bin"))
-		expect{result: "PAM_SUCCESS", log: "ignored: not enrolled"}.check(t, f.run(f.totpThen("nullok"), u))
+		tr := f.ask(f.totpThen("nullok"), u)
+		expect{result: "PAM_SUCCESS", log: "ignored: not enrolled"}.check(t, tr)
 	})
 }
 
 func TestUnknownUser(t *testing.T) {
-	for _, u := range []string{"pamtotp-no-such-user", "../../etc/passwd", "root\nx", strings.Repeat("a", 65)} {
+	for _, u := range []string{"pamtotp-no-such-user", "../../etc/passwd", "root\nx",
+		strings.Repeat("a", 65)} {
 		t.Run("nullok", func(t *testing.T) {
 			f := newFixture(t, "")
-			tr := f.run(f.totpThen("nullok"), u)
-			expect{result: "PAM_SUCCESS", log: "ignored: unknown user, and nullok is set", prompts: []string{},
-				infos: []string{nextModuleSays}}.check(t, tr)
+			expect{
+				result: "PAM_SUCCESS", log: "ignored: unknown user, and nullok is set",
+				prompts: none, infos: []string{nextModuleSays},
+			}.check(t, f.ask(f.totpThen("nullok"), u))
 			if got := entries(t, f.env.StateDir); len(got) != 0 {
 				t.Errorf("the state directory holds %q after user %q, want nothing", got, u)
 			}
 		})
 		t.Run("without nullok", func(t *testing.T) {
 			f := newFixture(t, "")
-			tr := f.run(f.totp(""), u, answers("123456")...)
-			expect{result: "PAM_AUTH_ERR", log: "refused: unknown user", prompts: []string{prompt}}.check(t, tr)
+			tr := f.ask(f.totp(""), u, "123456")
+			expect{
+				result: "PAM_AUTH_ERR", log: "refused: unknown user", prompts: []string{prompt},
+			}.check(t, tr)
 			if line := outcome(t, tr); strings.Contains(line, "\n") {
 				t.Errorf("the outcome line %q holds a raw newline from the user name", line)
 			}
@@ -247,9 +277,9 @@ func TestStoreErrors(t *testing.T) {
 			f := newFixture(t, "")
 			en := f.enroll(u)
 			tt.break_(t, f)
-			tr := f.run(f.totp(tt.args), u, answers(code(en, 0))...)
+			tr := f.ask(f.totp(tt.args), u, code(en, 0))
 			want := expect{result: "PAM_AUTHINFO_UNAVAIL", log: tt.log,
-				errors: []string{"The code could not be checked because of a problem on this system."}}
+				errors: []string{"The code could not be checked because of a problem"}}
 			want.check(t, tr)
 			matchAll(t, "error messages", tr.All("error"), want.errors)
 		})
@@ -268,23 +298,27 @@ func TestLockBusy(t *testing.T) {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
-	tr := f.run(f.totp(""), u, answers(code(en, 0))...)
-	expect{result: "PAM_AUTHINFO_UNAVAIL", log: "timed out waiting for the user's lock"}.check(t, tr)
+	expect{
+		result: "PAM_AUTHINFO_UNAVAIL", log: "timed out waiting for the user's lock",
+	}.check(t, f.ask(f.totp(""), u, code(en, 0)))
 }
 
 func TestConfigErrors(t *testing.T) {
 	u := sysUser(t, "daemon")
 	t.Run("unknown key", func(t *testing.T) {
 		f := newFixture(t, "windwo: 2")
-		tr := f.run(f.totp("nullok"), u, answers("123456")...)
-		expect{result: "PAM_SYSTEM_ERR", log: `cannot use the configuration, authentication refused: ` + f.env.ConfigFile +
-			`: config: line 3: unknown key "windwo"`, prompts: []string{}}.check(t, tr)
+		expect{
+			result: "PAM_SYSTEM_ERR",
+			log: "cannot use the configuration, authentication refused: " + f.env.ConfigFile +
+				`: config: line 3: unknown key "windwo"`,
+			prompts: none,
+		}.check(t, f.ask(f.totp("nullok"), u, "123456"))
 	})
 	t.Run("not a file", func(t *testing.T) {
 		f := newFixture(t, "")
-		svc := "svc"
-		f.service(svc, "auth required {module} nullok config="+f.env.StateDir)
-		expect{result: "PAM_SYSTEM_ERR", log: "cannot use the configuration"}.check(t, f.run(svc, u))
+		f.service("svc", "auth required {module} nullok config="+f.env.StateDir)
+		tr := f.ask("svc", u)
+		expect{result: "PAM_SYSTEM_ERR", log: "cannot use the configuration"}.check(t, tr)
 	})
 }
 
@@ -294,9 +328,12 @@ func TestBadArguments(t *testing.T) {
 		"try_first_pass use_first_pass", "debug debug", "secret=/etc/x"} {
 		t.Run(args, func(t *testing.T) {
 			f := newFixture(t, "")
-			tr := f.run(f.totp("nullok "+args), u, answers("123456")...)
-			expect{result: "PAM_SERVICE_ERR", log: "error: bad module argument: ", prompts: []string{}}.check(t, tr)
-			if line := outcome(t, tr); !strings.Contains(line, "fix the pam_totp line of /etc/pam.d/svc (see pam_totp(8))") {
+			tr := f.ask(f.totp("nullok "+args), u, "123456")
+			expect{
+				result: "PAM_SERVICE_ERR", log: "error: bad module argument: ", prompts: none,
+			}.check(t, tr)
+			fix := "fix the pam_totp line of /etc/pam.d/svc (see pam_totp(8))"
+			if line := outcome(t, tr); !strings.Contains(line, fix) {
 				t.Errorf("the outcome line %q does not say what to fix", line)
 			}
 		})
@@ -308,9 +345,13 @@ func TestPromptArgument(t *testing.T) {
 	u := sysUser(t, "daemon")
 	en := f.enroll(u)
 	f.service("svc", "auth required {module} {config} [prompt=Your code, please: ]")
-	expect{result: "PAM_SUCCESS", prompts: []string{"Your code, please: "}}.check(t, f.run("svc", u, answers(code(en, 0))...))
+	expect{
+		result: "PAM_SUCCESS", prompts: []string{"Your code, please: "},
+	}.check(t, f.ask("svc", u, code(en, 0)))
 	// Without the argument, the configuration's prompt.
-	expect{result: "PAM_SUCCESS", prompts: []string{"Code from the app: "}}.check(t, f.run(f.totp(""), u, answers(code(en, 1))...))
+	expect{
+		result: "PAM_SUCCESS", prompts: []string{"Code from the app: "},
+	}.check(t, f.ask(f.totp(""), u, code(en, 1)))
 }
 
 func TestDebug(t *testing.T) {
@@ -318,7 +359,7 @@ func TestDebug(t *testing.T) {
 	u := sysUser(t, "daemon")
 	en := f.enroll(u)
 	c := code(en, 0)
-	tr := f.run(f.totp("debug"), u, answers(c)...)
+	tr := f.ask(f.totp("debug"), u, c)
 	var debug int
 	for _, l := range tr.Logs("pam_totp(") {
 		if l.Priority == 7 {
@@ -332,7 +373,7 @@ func TestDebug(t *testing.T) {
 		t.Errorf("no debug line with debug:\n%s", tr)
 	}
 	noneOf(t, tr, c)
-	tr = f.run(f.totp(""), u, answers(code(en, 1))...)
+	tr = f.ask(f.totp(""), u, code(en, 1))
 	for _, l := range tr.Logs("pam_totp(") {
 		if l.Priority == 7 {
 			t.Errorf("debug line %q without debug", l.Text)
@@ -348,8 +389,8 @@ func TestConfigChangeSeenInOneProcess(t *testing.T) {
 	svc := f.totp("")
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, tools.driver, "-d", f.env.ConfDir, "-s", svc, "-u", u, "-n", "3", "-W",
-		"-a", "1", "-a", "2", "-a", "3")
+	cmd := exec.CommandContext(ctx, tools.driver, "-d", f.env.ConfDir, "-s", svc, "-u", u,
+		"-n", "3", "-W", "-a", "1", "-a", "2", "-a", "3")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -54,7 +54,8 @@ func requireTools(t *testing.T, names ...string) {
 	t.Helper()
 	for _, n := range names {
 		if _, err := exec.LookPath(n); err != nil {
-			msg := fmt.Sprintf("needs %s (Debian packages openssh-server, openssh-client, sshpass, passwd): %v", n, err)
+			msg := fmt.Sprintf("needs %s (Debian packages openssh-server, openssh-client, "+
+				"sshpass, passwd, expect, sudo): %v", n, err)
 			if os.Getenv("CI") == "true" {
 				t.Fatal(msg)
 			}
@@ -185,9 +186,7 @@ password required pam_deny.so
 	}
 
 	hostKey := filepath.Join(dir, name+"-host-key")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hostKey).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v\n%s", err, out)
-	}
+	keygen(t, hostKey)
 	s.port = freePort(t)
 	cfg := fmt.Sprintf(`ListenAddress 127.0.0.1:%d
 HostKey %s
@@ -277,7 +276,8 @@ func processesOf(path string) []int {
 		if err != nil {
 			continue
 		}
-		if exe, err := os.Readlink(filepath.Join("/proc", d.Name(), "exe")); err == nil && exe == path {
+		exe, err := os.Readlink(filepath.Join("/proc", d.Name(), "exe"))
+		if err == nil && exe == path {
 			pids = append(pids, pid)
 		}
 	}
@@ -292,6 +292,21 @@ type login struct {
 	output  string
 }
 
+// refused reports a login that should have been refused.
+func (l login) refused(t *testing.T, with string) {
+	t.Helper()
+	t.Errorf("login with %s: ok %t, timed out %t; want refused:\n%s", with, l.ok, l.timeout, l.output)
+}
+
+// keygen makes an Ed25519 key pair without a passphrase at path.
+func keygen(t *testing.T, path string) {
+	t.Helper()
+	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+}
+
 // sshLogin logs in as user with OpenSSH's ssh, answering the module's
 // prompt with code through sshpass, and runs a command that proves the
 // login. key, if not empty, is the client's private key.
@@ -299,13 +314,16 @@ func (s *sshServer) sshLogin(t *testing.T, user, code, key string, timeout time.
 	t.Helper()
 	marker := "logged-in-" + randomHex(4)
 	args := []string{"-P", "Verification code", "-p", code, "ssh", "-F", "/dev/null",
-		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null",
-		"-o", "NumberOfPasswordPrompts=1", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
-		"-o", "BatchMode=no", "-p", strconv.Itoa(s.port)}
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+		"-o", "GlobalKnownHostsFile=/dev/null", "-o", "NumberOfPasswordPrompts=1",
+		"-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-o", "BatchMode=no",
+		"-p", strconv.Itoa(s.port)}
 	if key != "" {
-		args = append(args, "-i", key, "-o", "IdentitiesOnly=yes", "-o", "PreferredAuthentications=publickey,keyboard-interactive")
+		args = append(args, "-i", key, "-o", "IdentitiesOnly=yes",
+			"-o", "PreferredAuthentications=publickey,keyboard-interactive")
 	} else {
-		args = append(args, "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=keyboard-interactive")
+		args = append(args, "-o", "PubkeyAuthentication=no",
+			"-o", "PreferredAuthentications=keyboard-interactive")
 	}
 	args = append(args, user+"@127.0.0.1", "echo "+marker)
 
@@ -328,7 +346,8 @@ func (s *sshServer) sshLogin(t *testing.T, user, code, key string, timeout time.
 
 func TestSSHD(t *testing.T) {
 	requireRoot(t, "runs a real sshd and creates a system user")
-	requireTools(t, "/usr/sbin/sshd", "ssh", "sshpass", "ssh-keygen", "useradd", "userdel", "oathtool")
+	requireTools(t, "/usr/sbin/sshd", "ssh", "sshpass", "ssh-keygen", "useradd", "userdel",
+		"oathtool")
 	module := artifact(t, "pam_totp.so")
 	artifact(t, "pam_totp_go.so")
 	dir := tempDir(t)
@@ -371,7 +390,7 @@ func TestSSHD(t *testing.T) {
 
 		l = s.sshLogin(t, u, code(en, 5), "", loginTimeout)
 		if l.ok || l.timeout {
-			t.Errorf("login with a wrong code: ok %t, timed out %t; want refused:\n%s", l.ok, l.timeout, l.output)
+			l.refused(t, "a wrong code")
 		}
 		if n := failures(t); n != 1 {
 			t.Errorf("after a wrong code: failures = %d, want 1", n)
@@ -379,7 +398,7 @@ func TestSSHD(t *testing.T) {
 
 		l = s.sshLogin(t, u, right, "", loginTimeout)
 		if l.ok || l.timeout {
-			t.Errorf("login with a replayed code: ok %t, timed out %t; want refused:\n%s", l.ok, l.timeout, l.output)
+			l.refused(t, "a replayed code")
 		}
 		// A replay is refused without counting as a failure, which tells
 		// it apart from a wrong code.
@@ -395,21 +414,22 @@ func TestSSHD(t *testing.T) {
 
 		l := s.sshLogin(t, u, code(en, 0), "", loginTimeout)
 		if l.ok || l.timeout {
-			t.Errorf("login without the key: ok %t, timed out %t; want refused:\n%s", l.ok, l.timeout, l.output)
+			l.refused(t, "the right code but without the key")
 		}
 		l = s.sshLogin(t, u, code(en, 4), key, loginTimeout)
 		if l.ok || l.timeout {
-			t.Errorf("login with the key and a wrong code: ok %t, timed out %t; want refused:\n%s", l.ok, l.timeout, l.output)
+			l.refused(t, "the key and a wrong code")
 		}
 		right := oathtool(t, en)
 		l = s.sshLogin(t, u, right, key, loginTimeout)
 		if !l.ok {
-			t.Fatalf("login with the key and the right code failed (timed out: %t):\n%s", l.timeout, l.output)
+			t.Fatalf("login with the key and the right code failed (timed out: %t):\n%s",
+				l.timeout, l.output)
 		}
 		t.Logf("ssh login with key and code took %v", l.elapsed.Round(time.Millisecond))
 		l = s.sshLogin(t, u, right, key, loginTimeout)
 		if l.ok || l.timeout {
-			t.Errorf("login with the key and a replayed code: ok %t, timed out %t; want refused:\n%s", l.ok, l.timeout, l.output)
+			l.refused(t, "the key and a replayed code")
 		}
 	})
 
@@ -421,7 +441,7 @@ func TestSSHD(t *testing.T) {
 		s := startSSHD(t, dir, module, args, "keyboard-interactive")
 		en := enroll(t)
 		var asked []string
-		answer := func(name, instruction string, questions []string, echos []bool) ([]string, error) {
+		answer := func(_, _ string, questions []string, echos []bool) ([]string, error) {
 			answers := make([]string, len(questions))
 			for i, q := range questions {
 				asked = append(asked, fmt.Sprintf("%q echo=%t", q, echos[i]))
@@ -432,7 +452,8 @@ func TestSSHD(t *testing.T) {
 		var maps mappings
 		var took time.Duration
 		start := time.Now()
-		out, err := goLogin(s.addr(), u, answer, "sleep 1; echo from-go-client", loginTimeout, func() {
+		cmd := "sleep 1; echo from-go-client"
+		out, err := goLogin(s.addr(), u, answer, cmd, loginTimeout, func() {
 			took = time.Since(start)
 			maps = mappingsOf(s.bin)
 		})
@@ -447,10 +468,12 @@ func TestSSHD(t *testing.T) {
 			t.Errorf("questions = %q, want the one prompt with echo off", asked)
 		}
 		if len(maps.loader) == 0 {
-			t.Errorf("no process of the sshd maps %s during the session; the check below would prove nothing", module)
+			t.Errorf("no process of the sshd maps %s during the session; "+
+				"the check below would prove nothing", module)
 		}
 		if len(maps.golib) != 0 {
-			t.Errorf("processes %v of the sshd map pam_totp_go.so during the session; it must be loaded only in the child that authenticates", maps.golib)
+			t.Errorf("processes %v of the sshd map pam_totp_go.so during the session; "+
+				"it must be loaded only in the child that authenticates", maps.golib)
 		}
 	})
 
@@ -474,7 +497,8 @@ func TestSSHD(t *testing.T) {
 		}
 		stuck := stuckInFutex(s.bin)
 		if len(stuck) == 0 {
-			t.Errorf("no process of the sshd is blocked in futex with a single thread; the hang has another cause")
+			t.Errorf("no process of the sshd is blocked in futex with a single thread; " +
+				"the hang has another cause")
 		}
 		if maps := mappingsOf(s.bin); len(maps.golib) == 0 {
 			t.Errorf("no process of the sshd maps the Go library")
@@ -512,7 +536,8 @@ func stuckInFutex(bin string) []int {
 	for _, pid := range processesOf(bin) {
 		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 		sc, _ := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
-		if strings.Contains(string(status), "\nThreads:\t1\n") && strings.HasPrefix(string(sc), sysFutex+" ") {
+		oneThread := strings.Contains(string(status), "\nThreads:\t1\n")
+		if oneThread && strings.HasPrefix(string(sc), sysFutex+" ") {
 			pids = append(pids, pid)
 		}
 	}
@@ -523,9 +548,7 @@ func stuckInFutex(bin string) []int {
 func clientKey(t *testing.T, dir, user string) string {
 	t.Helper()
 	key := filepath.Join(dir, "client-key-"+randomHex(2))
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v\n%s", err, out)
-	}
+	keygen(t, key)
 	pub, err := os.ReadFile(key + ".pub")
 	if err != nil {
 		t.Fatal(err)
@@ -548,8 +571,8 @@ func clientKey(t *testing.T, dir, user string) string {
 // goLogin logs in with golang.org/x/crypto/ssh by keyboard-interactive and
 // runs cmd, returning its output. The whole exchange must end within
 // timeout. If during is not nil, it is called while cmd runs.
-func goLogin(addr, user string, answer ssh.KeyboardInteractiveChallenge, cmd string, timeout time.Duration,
-	during func()) (string, error) {
+func goLogin(addr, user string, answer ssh.KeyboardInteractiveChallenge, cmd string,
+	timeout time.Duration, during func()) (string, error) {
 	conn, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return "", err

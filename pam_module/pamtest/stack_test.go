@@ -18,41 +18,49 @@ func TestTryFirstPass(t *testing.T) {
 	t.Run("right code from the earlier module", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		f.service("svc", "auth required {testmod} set_authtok="+code(en, 0), "auth required {module} {config} try_first_pass")
-		expect{result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: []string{}}.check(t, f.run("svc", u))
+		expect{
+			result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: none,
+		}.check(t, f.ask(f.afterToken(code(en, 0), "try_first_pass"), u))
 	})
 	t.Run("a password is not tried", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		f.service("svc", "auth required {testmod} [set_authtok="+password+"]", "auth required {module} {config} try_first_pass")
-		tr := f.run("svc", u, answers(code(en, 0))...)
-		expect{result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: []string{prompt}}.check(t, tr)
+		tr := f.ask(f.afterToken(password, "try_first_pass"), u, code(en, 0))
+		expect{
+			result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: []string{prompt},
+		}.check(t, tr)
 		if st, err := mustVerifier(t, f).Status(u); err != nil || st.Failures != 0 {
-			t.Errorf("failures = %v (%v), want 0: the password must not count as a wrong code", st.Failures, err)
+			t.Errorf("failures = %v (%v), want 0: a password must not count as a wrong code",
+				st.Failures, err)
 		}
 		noneOf(t, tr, password)
 	})
 	t.Run("wrong code from the earlier module, then asked", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		f.service("svc", "auth required {testmod} set_authtok="+code(en, 6), "auth required {module} {config} try_first_pass")
-		expect{result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: []string{prompt}}.check(t, f.run("svc", u, answers(code(en, 0))...))
+		expect{
+			result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: []string{prompt},
+		}.check(t, f.ask(f.afterToken(code(en, 6), "try_first_pass"), u, code(en, 0)))
 	})
 	t.Run("no earlier module", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		expect{result: "PAM_SUCCESS", prompts: []string{prompt}}.check(t, f.run(f.totp("try_first_pass"), u, answers(code(en, 0))...))
+		expect{
+			result: "PAM_SUCCESS", prompts: []string{prompt},
+		}.check(t, f.ask(f.totp("try_first_pass"), u, code(en, 0)))
 	})
 	t.Run("wrong both times", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		f.service("svc", "auth required {testmod} set_authtok="+code(en, 6), "auth required {module} {config} try_first_pass")
-		expect{result: "PAM_AUTH_ERR", log: "refused: wrong code", prompts: []string{prompt}}.check(t, f.run("svc", u, answers(code(en, 5))...))
+		expect{
+			result: "PAM_AUTH_ERR", log: "refused: wrong code", prompts: []string{prompt},
+		}.check(t, f.ask(f.afterToken(code(en, 6), "try_first_pass"), u, code(en, 5)))
 	})
 	t.Run("not enrolled is asked too", func(t *testing.T) {
 		f := newFixture(t, "")
-		f.service("svc", "auth required {testmod} set_authtok=123456", "auth required {module} {config} try_first_pass")
-		expect{result: "PAM_AUTH_ERR", log: "refused: not enrolled", prompts: []string{prompt}}.check(t, f.run("svc", u, answers("123456")...))
+		expect{
+			result: "PAM_AUTH_ERR", log: "refused: not enrolled", prompts: []string{prompt},
+		}.check(t, f.ask(f.afterToken("123456", "try_first_pass"), u, "123456"))
 	})
 }
 
@@ -61,28 +69,33 @@ func TestUseFirstPass(t *testing.T) {
 	t.Run("right code", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		f.service("svc", "auth required {testmod} set_authtok="+code(en, 0), "auth required {module} {config} use_first_pass")
-		expect{result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: []string{}}.check(t, f.run("svc", u))
+		expect{
+			result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: none,
+		}.check(t, f.ask(f.afterToken(code(en, 0), "use_first_pass"), u))
 	})
 	t.Run("wrong code, never asks", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		f.service("svc", "auth required {testmod} set_authtok="+code(en, 5), "auth required {module} {config} use_first_pass")
-		expect{result: "PAM_AUTH_ERR", log: "refused: wrong code", prompts: []string{}}.check(t, f.run("svc", u, answers(code(en, 0))...))
+		expect{
+			result: "PAM_AUTH_ERR", log: "refused: wrong code", prompts: none,
+		}.check(t, f.ask(f.afterToken(code(en, 5), "use_first_pass"), u, code(en, 0)))
 	})
 	t.Run("no token", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		tr := f.run(f.totp("use_first_pass"), u, answers(code(en, 0))...)
-		expect{result: "PAM_AUTH_ERR", log: "refused: use_first_pass is set but no earlier module set PAM_AUTHTOK",
-			prompts: []string{}}.check(t, tr)
+		expect{
+			result:  "PAM_AUTH_ERR",
+			log:     "refused: use_first_pass is set but no earlier module set PAM_AUTHTOK",
+			prompts: none,
+		}.check(t, f.ask(f.totp("use_first_pass"), u, code(en, 0)))
 	})
 	t.Run("backup code", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		f.service("svc", "auth required {testmod} set_authtok="+en.BackupCodes[0], "auth required {module} {config} use_first_pass")
-		expect{result: "PAM_SUCCESS", log: "accepted: backup code, 9 left", prompts: []string{},
-			infos: []string{"Backup code accepted. 9 backup codes left."}}.check(t, f.run("svc", u))
+		expect{
+			result: "PAM_SUCCESS", log: "accepted: backup code, 9 left", prompts: none,
+			infos: []string{"Backup code accepted. 9 backup codes left."},
+		}.check(t, f.ask(f.afterToken(en.BackupCodes[0], "use_first_pass"), u))
 	})
 }
 
@@ -93,63 +106,73 @@ func TestForwardPass(t *testing.T) {
 			"auth required {testmod} [expect_authtok="+password+"]")
 		return "fwd"
 	}
-	both := "Password & verification code: "
+	both := []string{"Password & verification code: "}
+	right := []string{"testmod: authtok is right"}
 	t.Run("right code", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
 		c := oathtool(t, en)
-		tr := f.run(stack(f, ""), u, answers(password+c)...)
-		expect{result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: []string{both},
-			infos: []string{"testmod: authtok is right"}}.check(t, tr)
+		tr := f.ask(stack(f, ""), u, password+c)
+		expect{
+			result: "PAM_SUCCESS", log: "accepted: TOTP code", prompts: both, infos: right,
+		}.check(t, tr)
 		noneOf(t, tr, password, c)
 	})
 	t.Run("wrong code, the password still passed on", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		expect{result: "PAM_AUTH_ERR", log: "refused: wrong code", prompts: []string{both},
-			infos: []string{"testmod: authtok is right"}}.check(t, f.run(stack(f, ""), u, answers(password+code(en, 4))...))
+		expect{
+			result: "PAM_AUTH_ERR", log: "refused: wrong code", prompts: both, infos: right,
+		}.check(t, f.ask(stack(f, ""), u, password+code(en, 4)))
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		expect{result: "PAM_AUTH_ERR", log: "accepted: TOTP code", prompts: []string{both},
-			infos: []string{"testmod: authtok is wrong"}}.check(t, f.run(stack(f, ""), u, answers("hunter2"+code(en, 0))...))
+		expect{
+			result: "PAM_AUTH_ERR", log: "accepted: TOTP code", prompts: both,
+			infos: []string{"testmod: authtok is wrong"},
+		}.check(t, f.ask(stack(f, ""), u, "hunter2"+code(en, 0)))
 	})
 	t.Run("eight digits", func(t *testing.T) {
 		f := newFixture(t, "digits: 8")
 		en := f.enroll(u)
-		expect{result: "PAM_SUCCESS", infos: []string{"testmod: authtok is right"}, prompts: []string{both}}.check(t,
-			f.run(stack(f, ""), u, answers(password+code(en, 0))...))
+		expect{
+			result: "PAM_SUCCESS", prompts: both, infos: right,
+		}.check(t, f.ask(stack(f, ""), u, password+code(en, 0)))
 	})
 	t.Run("backup code", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		expect{result: "PAM_SUCCESS", log: "accepted: backup code", prompts: []string{both},
-			infos: []string{"Backup code accepted. 9 backup codes left.", "testmod: authtok is right"}}.check(t,
-			f.run(stack(f, ""), u, answers(password+en.BackupCodes[3])...))
+		expect{
+			result: "PAM_SUCCESS", log: "accepted: backup code", prompts: both,
+			infos: []string{"Backup code accepted. 9 backup codes left.", right[0]},
+		}.check(t, f.ask(stack(f, ""), u, password+en.BackupCodes[3]))
 	})
 	t.Run("own prompt", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		expect{result: "PAM_SUCCESS", prompts: []string{"Password, then code: "},
-			infos: []string{"testmod: authtok is right"}}.check(t,
-			f.run(stack(f, "[prompt=Password, then code: ]"), u, answers(password+code(en, 0))...))
+		expect{
+			result: "PAM_SUCCESS", prompts: []string{"Password, then code: "}, infos: right,
+		}.check(t, f.ask(stack(f, "[prompt=Password, then code: ]"), u, password+code(en, 0)))
 	})
 	t.Run("not enrolled: asked alike, password passed on", func(t *testing.T) {
 		f := newFixture(t, "")
-		expect{result: "PAM_AUTH_ERR", log: "refused: not enrolled", prompts: []string{both},
-			infos: []string{"testmod: authtok is right"}}.check(t, f.run(stack(f, ""), u, answers(password+"123456")...))
+		expect{
+			result: "PAM_AUTH_ERR", log: "refused: not enrolled", prompts: both, infos: right,
+		}.check(t, f.ask(stack(f, ""), u, password+"123456"))
 	})
 	t.Run("unknown user: asked alike, password passed on", func(t *testing.T) {
 		f := newFixture(t, "")
-		expect{result: "PAM_AUTH_ERR", log: "refused: unknown user", prompts: []string{both},
-			infos: []string{"testmod: authtok is right"}}.check(t, f.run(stack(f, ""), "pamtotp-no-such-user", answers(password+"123456")...))
+		expect{
+			result: "PAM_AUTH_ERR", log: "refused: unknown user", prompts: both, infos: right,
+		}.check(t, f.ask(stack(f, ""), "pamtotp-no-such-user", password+"123456"))
 	})
 	t.Run("not enrolled with nullok: the next module asks", func(t *testing.T) {
 		f := newFixture(t, "")
-		tr := f.run(stack(f, "nullok"), u)
-		expect{result: "PAM_AUTH_ERR", log: "ignored: not enrolled", prompts: []string{},
-			infos: []string{"testmod: no authtok"}}.check(t, tr)
+		expect{
+			result: "PAM_AUTH_ERR", log: "ignored: not enrolled", prompts: none,
+			infos: []string{"testmod: no authtok"},
+		}.check(t, f.ask(stack(f, "nullok"), u))
 	})
 }
 
@@ -164,25 +187,33 @@ func TestNullokStacking(t *testing.T) {
 	}
 	t.Run("not enrolled", func(t *testing.T) {
 		f := newFixture(t, "")
-		expect{result: "PAM_SUCCESS", log: "ignored: not enrolled", prompts: []string{},
-			infos: []string{nextModuleSays}}.check(t, f.run(stack(f), u))
+		expect{
+			result: "PAM_SUCCESS", log: "ignored: not enrolled", prompts: none,
+			infos: []string{nextModuleSays},
+		}.check(t, f.ask(stack(f), u))
 	})
 	t.Run("enrolled, right code", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		expect{result: "PAM_SUCCESS", log: "accepted", prompts: []string{prompt}}.check(t, f.run(stack(f), u, answers(code(en, 0))...))
+		expect{
+			result: "PAM_SUCCESS", log: "accepted", prompts: []string{prompt},
+		}.check(t, f.ask(stack(f), u, code(en, 0)))
 	})
 	t.Run("enrolled, wrong code", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
-		expect{result: "PAM_AUTH_ERR", log: "refused: wrong code", prompts: []string{prompt}}.check(t, f.run(stack(f), u, answers(code(en, 3))...))
+		expect{
+			result: "PAM_AUTH_ERR", log: "refused: wrong code", prompts: []string{prompt},
+		}.check(t, f.ask(stack(f), u, code(en, 3)))
 	})
 	t.Run("enrolled, broken store", func(t *testing.T) {
 		f := newFixture(t, "")
 		en := f.enroll(u)
 		remove(t, f.env.KeyFile)
-		expect{result: "PAM_AUTHINFO_UNAVAIL", log: "error: cannot check the code",
-			prompts: []string{prompt}, errors: []string{"could not be checked"}}.check(t, f.run(stack(f), u, answers(code(en, 0))...))
+		expect{
+			result: "PAM_AUTHINFO_UNAVAIL", log: "error: cannot check the code",
+			prompts: []string{prompt}, errors: []string{"could not be checked"},
+		}.check(t, f.ask(stack(f), u, code(en, 0)))
 	})
 }
 
@@ -206,12 +237,14 @@ func TestPanicDoesNotCrossIntoC(t *testing.T) {
 	if got := tr.Results(); strings.Join(got, " ") != "PAM_SYSTEM_ERR PAM_SYSTEM_ERR" {
 		t.Errorf("results = %q, want PAM_SYSTEM_ERR twice\n%s", got, tr)
 	}
+	want := "error: internal error, authentication refused: " +
+		"assignment to entry in nil map; at main.runHooks ("
 	for _, l := range tr.Logs("pam_totp(") {
-		if !strings.Contains(l.Text, "error: internal error, authentication refused: assignment to entry in nil map; at main.runHooks (") {
+		if !strings.Contains(l.Text, want) {
 			t.Errorf("log line %q does not report the panic and where it happened", l.Text)
 		}
 	}
-	expect{result: "PAM_SUCCESS"}.check(t, f.run("fine", u, answers(code(en, 0))...))
+	expect{result: "PAM_SUCCESS"}.check(t, f.ask("fine", u, code(en, 0)))
 }
 
 func TestForkAfterLoadIsRefused(t *testing.T) {
@@ -220,7 +253,7 @@ func TestForkAfterLoadIsRefused(t *testing.T) {
 	en := f.enroll(u)
 	// The parent authenticates, which starts the Go runtime in it; its
 	// child then tries again.
-	tr := f.run(f.totp(""), u, append(answers(code(en, 0), code(en, 1)), "-F")...)
+	tr := f.run(f.totp(""), u, "-a", code(en, 0), "-a", code(en, 1), "-F")
 	if got := tr.Result(); got != "PAM_SUCCESS" {
 		t.Errorf("the parent's result = %s, want PAM_SUCCESS\n%s", got, tr)
 	}
@@ -232,7 +265,8 @@ func TestForkAfterLoadIsRefused(t *testing.T) {
 	for _, l := range tr.Logs("pam_totp(") {
 		if strings.Contains(l.Text, "error: authentication refused: ") &&
 			strings.Contains(l.Text, "pam_totp_go.so was started in process ") &&
-			strings.Contains(l.Text, "was forked from it afterwards; the Go runtime does not survive fork") {
+			strings.Contains(l.Text, "was forked from it afterwards; "+
+				"the Go runtime does not survive fork") {
 			refused++
 			if l.Priority != 3 {
 				t.Errorf("refusal logged at priority %d, want LOG_ERR", l.Priority)
@@ -254,24 +288,31 @@ func TestLoaderErrors(t *testing.T) {
 		f := newFixture(t, "nullok: true")
 		dir := dirOf(t, map[string]os.FileMode{loader: 0o755})
 		f.module = filepath.Join(dir, "pam_totp.so")
-		tr := f.run(f.totp(""), u)
-		expect{result: "PAM_SYSTEM_ERR", log: "error: cannot use " + filepath.Join(dir, "pam_totp_go.so") +
-			": No such file or directory; reinstall pam-totp", prompts: []string{}}.check(t, tr)
+		expect{
+			result: "PAM_SYSTEM_ERR",
+			log: "error: cannot use " + filepath.Join(dir, "pam_totp_go.so") +
+				": No such file or directory; reinstall pam-totp",
+			prompts: none,
+		}.check(t, f.ask(f.totp(""), u))
 	})
 	t.Run("library writable by others", func(t *testing.T) {
 		f := newFixture(t, "nullok: true")
 		dir := dirOf(t, map[string]os.FileMode{loader: 0o755, golib: 0o666})
 		f.module = filepath.Join(dir, "pam_totp.so")
-		expect{result: "PAM_SYSTEM_ERR", log: "mode 0666; it must belong to root and be writable by no one else",
-			prompts: []string{}}.check(t, f.run(f.totp(""), u))
+		expect{
+			result:  "PAM_SYSTEM_ERR",
+			log:     "mode 0666; it must belong to root and be writable by no one else",
+			prompts: none,
+		}.check(t, f.ask(f.totp(""), u))
 	})
 	t.Run("directory writable by others", func(t *testing.T) {
 		f := newFixture(t, "nullok: true")
 		dir := dirOf(t, map[string]os.FileMode{loader: 0o755, golib: 0o644})
 		chmod(t, dir, 0o777)
 		f.module = filepath.Join(dir, "pam_totp.so")
-		expect{result: "PAM_SYSTEM_ERR", log: "refusing " + dir + ": owned by uid",
-			prompts: []string{}}.check(t, f.run(f.totp(""), u))
+		expect{
+			result: "PAM_SYSTEM_ERR", log: "refusing " + dir + ": owned by uid", prompts: none,
+		}.check(t, f.ask(f.totp(""), u))
 	})
 	t.Run("packaged loader looks in its library directory", func(t *testing.T) {
 		f := newFixture(t, "nullok: true")
@@ -280,7 +321,9 @@ func TestLoaderErrors(t *testing.T) {
 		if _, err := os.Stat(libdir); err == nil {
 			t.Skipf("pam-totp is installed in %s; this test needs it absent", libdir)
 		}
-		expect{result: "PAM_SYSTEM_ERR", log: "cannot use " + libdir + "/pam_totp_go.so"}.check(t, f.run(f.totp(""), u))
+		expect{
+			result: "PAM_SYSTEM_ERR", log: "cannot use " + libdir + "/pam_totp_go.so",
+		}.check(t, f.ask(f.totp(""), u))
 	})
 }
 
@@ -297,15 +340,14 @@ func TestOtherEntryPointsStayInC(t *testing.T) {
 	}
 	f.service("svc", lines...)
 	tr := f.run("svc", u, "-n", "0", "-C")
-	want := map[string]string{"setcred-result": "PAM_SUCCESS", "acct-result": "PAM_SUCCESS",
-		"open-session-result": "PAM_SUCCESS", "close-session-result": "PAM_SUCCESS", "chauthtok-result": "PAM_SUCCESS"}
-	for kind, result := range want {
-		if got := tr.All(kind); len(got) != 1 || got[0] != result {
-			t.Errorf("%s = %q, want %s\n%s", kind, got, result, tr)
+	for _, kind := range []string{"setcred-result", "acct-result", "open-session-result",
+		"close-session-result", "chauthtok-result"} {
+		if got := tr.All(kind); len(got) != 1 || got[0] != "PAM_SUCCESS" {
+			t.Errorf("%s = %q, want PAM_SUCCESS\n%s", kind, got, tr)
 		}
 	}
 	if logs := tr.Logs("pam_totp("); len(logs) != 0 {
-		t.Errorf("pam_totp logged %+v; the other entry points must not try to load the Go library", logs)
+		t.Errorf("pam_totp logged %+v; the other entry points must not load the Go library", logs)
 	}
 }
 

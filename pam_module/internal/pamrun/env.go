@@ -57,7 +57,8 @@ func (e *Env) WriteConfig(extra string) error {
 
 // Service writes the PAM service file name, one line per entry.
 func (e *Env) Service(name string, lines ...string) error {
-	return os.WriteFile(filepath.Join(e.ConfDir, name), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	text := strings.Join(lines, "\n") + "\n"
+	return os.WriteFile(filepath.Join(e.ConfDir, name), []byte(text), 0o644)
 }
 
 // Verifier returns a policy.Verifier on the Env's configuration, as the

@@ -54,9 +54,11 @@ func BuildDir() (string, error) {
 		if buildDir, buildErr = os.MkdirTemp("", "pam-totp-build-"); buildErr != nil {
 			return
 		}
-		buildErr = Make(buildDir, filepath.Join(buildDir, "pam_totp.so"), filepath.Join(buildDir, "pam_totp_go.so"))
+		buildErr = Make(buildDir, filepath.Join(buildDir, "pam_totp.so"),
+			filepath.Join(buildDir, "pam_totp_go.so"))
 		if buildErr != nil {
-			buildErr = fmt.Errorf("PAM_TOTP_BUILD is not set and building the module failed: %w", buildErr)
+			buildErr = fmt.Errorf("PAM_TOTP_BUILD is not set, and building the module failed: %w",
+				buildErr)
 		}
 	})
 	return buildDir, buildErr
@@ -169,7 +171,8 @@ func Run(ctx context.Context, driver string, args ...string) (*Transcript, error
 	tr := Parse(stdout.String())
 	tr.Stderr = stderr.String()
 	if ctx.Err() != nil {
-		return tr, fmt.Errorf("pamdrv did not finish: %w; output so far:\n%s", ctx.Err(), stdout.String())
+		return tr, fmt.Errorf("pamdrv did not finish: %w; output so far:\n%s",
+			ctx.Err(), stdout.String())
 	}
 	if err != nil {
 		return tr, fmt.Errorf("pamdrv: %v\n%s%s", err, stdout.String(), stderr.String())
