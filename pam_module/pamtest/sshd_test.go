@@ -29,7 +29,7 @@ import (
 // loginTimeout bounds one ssh login. A login takes well under a second
 // here; the bound turns a hang (the module loaded the wrong way) into a
 // failure instead of a stalled CI job.
-const loginTimeout = 15 * time.Second
+const loginTimeout = 10 * time.Second
 
 // hangTimeout is how long the negative control waits for a login that
 // must hang.
