@@ -50,9 +50,12 @@ func TestCrashWhileSaving(t *testing.T) {
 	}
 	temps := 0
 	for _, name := range listDir(t, e.dir) {
-		if strings.HasPrefix(name, ".alice.totp.tmp-") {
+		if strings.HasPrefix(name, ".alice.totp.tmp") {
 			temps++
 		}
+	}
+	if temps > 1 {
+		t.Errorf("%d temporary files left after %d kills, want at most one: each save clears the last", temps, done)
 	}
 	t.Logf("%d kills: %d after a rename not yet reported, %d temporary files left",
 		done, ahead, temps)

@@ -371,7 +371,7 @@ func TestUsers(t *testing.T) {
 		e.save(t, newState(u))
 	}
 	for _, name := range []string{
-		".alice.totp.tmp-123456", // a temporary file a crash left
+		".alice.totp.tmp", // a temporary file a crash left
 		".dave.totp",
 		"-eve.totp",
 		".totp",
@@ -549,18 +549,23 @@ func TestCreateKey(t *testing.T) {
 	}
 }
 
-// TestSaveRemovesTemporaries checks that a save clears what killed writers
+// TestSaveRemovesTemporaries checks that a save clears what a killed writer
 // of the same user left behind, and only that.
 func TestSaveRemovesTemporaries(t *testing.T) {
 	e := newEnv(t)
-	for _, name := range []string{".alice.totp.tmp-1", ".alice.totp.tmp-22", ".bob.totp.tmp-3"} {
+	for _, name := range []string{".alice.totp.tmp", ".bob.totp.tmp"} {
 		if err := os.WriteFile(filepath.Join(e.dir, name), []byte("torn"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	e.save(t, newState("alice"))
-	want := []string{".bob.totp.tmp-3", ".rotation.lock", "alice.lock", "alice.totp"}
+	st := newState("alice")
+	st.Failures = 3
+	e.save(t, st)
+	want := []string{".bob.totp.tmp", ".rotation.lock", "alice.lock", "alice.totp"}
 	if got := listDir(t, e.dir); !reflect.DeepEqual(got, want) {
 		t.Errorf("state directory holds %q, want %q", got, want)
+	}
+	if got := e.load(t, "alice").Failures; got != 3 {
+		t.Errorf("Failures = %d after the save, want 3", got)
 	}
 }

@@ -155,7 +155,6 @@ func (t *Tx) Save(st *State) error {
 	if err != nil {
 		return err
 	}
-	t.removeTemporaries()
 	return writeAtomic(t.s.dir, t.user+stateSuffix, data)
 }
 
@@ -180,25 +179,20 @@ func (t *Tx) Close() {
 	}
 }
 
-// removeTemporaries removes what writers of this user's state that were
-// killed half-way left behind. Only the holder of the user's lock writes
-// these files, so none of them is in use.
-func (t *Tx) removeTemporaries() {
-	old, _ := filepath.Glob(filepath.Join(t.s.dir, "."+t.user+stateSuffix+".tmp-*"))
-	for _, name := range old {
-		os.Remove(name)
-	}
-}
-
 // writeAtomic replaces dir/name with data: a new file created with O_EXCL
 // and mode 0600, written, synced, renamed over the old one, and the
-// directory synced.
+// directory synced. The caller holds the lock of name, so the temporary
+// file has a fixed name, and one that a writer killed half-way left behind
+// is removed first.
 func writeAtomic(dir, name string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: removing a leftover temporary file: %w", err)
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("store: creating temporary file: %w", err)
 	}
-	tmp := f.Name()
 	defer func() {
 		if err != nil {
 			f.Close()
