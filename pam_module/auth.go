@@ -220,16 +220,16 @@ func (a *attempt) check(in string) outcome {
 	switch {
 	case err == nil:
 		return a.accepted(res)
+	case errors.Is(err, policy.ErrWrongCode):
+		if errors.As(err, &locked) {
+			// This wrong code started a lockout.
+			a.h.warn(lockedMessage(locked.Until, time.Now()))
+		}
+		return outcome{pamAuthErr, logNotice, "refused: " + err.Error(), true}
 	case errors.As(err, &locked):
 		a.h.warn(lockedMessage(locked.Until, time.Now()))
 		until := locked.Until.UTC().Format(time.RFC3339)
 		return outcome{pamMaxtries, logWarning, "refused: locked out until " + until, false}
-	case errors.Is(err, policy.ErrWrongCode):
-		if err != policy.ErrWrongCode {
-			// Only the failure that starts a lockout adds to the error.
-			a.tellLockout()
-		}
-		return outcome{pamAuthErr, logNotice, "refused: " + err.Error(), true}
 	case errors.Is(err, policy.ErrReplayed):
 		a.h.warn("This code was already used. Wait for the next code and try again.")
 		return outcome{pamAuthErr, logNotice, "refused: code already used (replay)", true}
@@ -244,15 +244,6 @@ func (a *attempt) check(in string) outcome {
 
 // report logs the outcome and returns its code.
 func (a *attempt) report(o outcome) int { return a.finish(o.code, o.prio, "%s", o.msg) }
-
-// tellLockout tells the user when a lockout that their last code started
-// ends.
-func (a *attempt) tellLockout() {
-	st, err := a.v.Status(a.user)
-	if err == nil && !st.LockedUntil.IsZero() {
-		a.h.warn(lockedMessage(st.LockedUntil, time.Now()))
-	}
-}
 
 func (a *attempt) accepted(res policy.Result) outcome {
 	if res.Method != policy.BackupCode {

@@ -30,17 +30,28 @@ var (
 	ErrAlreadyEnrolled = errors.New("user is already enrolled")
 )
 
-// LockedError means the user is locked out until Until.
+// LockedError means the user is locked out until Until. Started is true
+// when the attempt that returned it was a wrong code that started the
+// lockout; the code was then checked, and the error matches ErrWrongCode
+// too.
 type LockedError struct {
-	Until time.Time
+	Until   time.Time
+	Started bool
 }
 
 func (e *LockedError) Error() string {
-	return fmt.Sprintf("locked out until %s", e.Until.UTC().Format(time.RFC3339))
+	until := e.Until.UTC().Format(time.RFC3339)
+	if e.Started {
+		return "wrong code; too many failures, locked out until " + until
+	}
+	return "locked out until " + until
 }
 
-// Is makes errors.Is(err, ErrLocked) true.
-func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+// Is makes errors.Is(err, ErrLocked) true, and errors.Is(err, ErrWrongCode)
+// true when the error started the lockout.
+func (e *LockedError) Is(target error) bool {
+	return target == ErrLocked || e.Started && target == ErrWrongCode
+}
 
 // Method says how a user proved the second factor.
 type Method int
@@ -208,8 +219,8 @@ func (v *Verifier) succeed(tx *store.Tx, st *store.State, now time.Time, res Res
 }
 
 // fail counts a failure, locks the user out after MaxFailures, and returns
-// the error to report: ErrWrongCode, or the store's error if the count could
-// not be saved.
+// the error to report: ErrWrongCode, a *LockedError that started the
+// lockout, or the store's error if the count could not be saved.
 func (v *Verifier) fail(tx *store.Tx, st *store.State, now time.Time) error {
 	st.Failures++
 	locked := st.Failures >= v.Config.MaxFailures
@@ -222,8 +233,7 @@ func (v *Verifier) fail(tx *store.Tx, st *store.State, now time.Time) error {
 		return err
 	}
 	if locked {
-		return fmt.Errorf("%w; too many failures, locked out until %s", ErrWrongCode,
-			st.LockedUntil.UTC().Format(time.RFC3339))
+		return &LockedError{Until: st.LockedUntil, Started: true}
 	}
 	return ErrWrongCode
 }
