@@ -83,6 +83,12 @@ func (l *promptLog) list() []string {
 	return append([]string(nil), l.prompts...)
 }
 
+func (l *promptLog) text() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.shown.String()
+}
+
 // login logs user in with golang.org/x/crypto/ssh, one keyboard-interactive
 // attempt, and runs id -un to prove the session is the user's.
 func (c *container) login(user string, cr creds) result {
@@ -109,7 +115,7 @@ func (c *container) login(user string, cr creds) result {
 		auth = append([]ssh.AuthMethod{ssh.PublicKeys(c.clientKey)}, auth...)
 	}
 	out, err := c.run(user, auth, "id -un")
-	r := result{prompts: log.list(), shown: log.shown.String(), err: err}
+	r := result{prompts: log.list(), shown: log.text(), err: err}
 	switch {
 	case err == nil && strings.TrimSpace(out) == user:
 		r.outcome = loggedIn

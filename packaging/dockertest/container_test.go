@@ -87,8 +87,9 @@ const (
 )
 
 // startContainer starts a container of the test image with the named sshd
-// PAM profile and waits for its sshd. extra are more docker run options. The container is removed when
-// the test ends; a failed test gets the end of its auth.log first.
+// PAM profile and waits for its sshd. extra are more docker run options.
+// The container is removed when the test ends; a failed test gets the end
+// of its logs first.
 func startContainer(t *testing.T, name, profile string, extra ...string) *container {
 	t.Helper()
 	c, err := newContainer(name, profile, extra...)
@@ -133,9 +134,6 @@ func sharedContainer(t *testing.T, profile string) *container {
 
 func newContainer(name, profile string, extra ...string) (*container, error) {
 	image := os.Getenv(imageEnv)
-	if image == "" {
-		return nil, fmt.Errorf("%s is not set: run the suite with 'make docker-test', which builds the test image", imageEnv)
-	}
 	c := &container{name: "pam-totp-test-" + runID() + "-" + name, next: map[string]int{}}
 	args := []string{"run", "-d", "--name", c.name, "--label", labelKey + "=" + runID(),
 		"--hostname", "totp-test", "-p", "127.0.0.1::22",
@@ -291,12 +289,19 @@ func (c *container) user(t *testing.T, prefix string) string {
 // password is the password the image gives user.
 func password(user string) string { return "pw-" + user }
 
-// dumpLogs writes the end of the container's auth.log and sshd's output to
-// the test log.
+// dumpLogs writes the end of the container's auth.log and of sshd's own
+// output to the test log.
 func (c *container) dumpLogs(t *testing.T) {
 	auth, err := c.try("tail -n 60 /var/log/auth.log")
 	if err != nil {
 		t.Logf("%s: reading auth.log: %v", c.name, err)
 	}
 	t.Logf("%s: end of /var/log/auth.log:\n%s", c.name, auth)
+	// docker logs writes sshd's stderr to its own stderr.
+	cmd := exec.Command("docker", "logs", "--tail", "20", c.name)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Logf("%s: docker logs: %v", c.name, err)
+	}
+	t.Logf("%s: end of sshd's output:\n%s", c.name, out)
 }

@@ -23,6 +23,10 @@ func TestMain(m *testing.M) {
 	if os.Getenv(askpassEnv) == "1" {
 		os.Exit(askpass(os.Args[1:]))
 	}
+	if os.Getenv(imageEnv) == "" {
+		fmt.Fprintf(os.Stderr, "%s is not set: run the suite with 'make docker-test', which builds the test image and sets it\n", imageEnv)
+		os.Exit(2)
+	}
 	code := m.Run()
 	removeAllContainers()
 	os.Exit(code)
