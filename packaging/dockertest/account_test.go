@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -138,6 +139,32 @@ func (c *container) waitLogLines(t *testing.T, mark, n int, user string, words .
 		if time.Now().After(deadline) {
 			t.Fatalf("auth.log has %d lines naming %s with all of %q, want %d; new lines:\n%s",
 				len(lines), user, words, n, log)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitLogEach waits until auth.log after mark has, for each of users, one
+// line that names the user and contains every one of words.
+func (c *container) waitLogEach(t *testing.T, mark int, users []string, words ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		log := c.exec(t, "cat /var/log/auth.log")
+		if mark <= len(log) {
+			log = log[mark:]
+		}
+		var wrong []string
+		for _, u := range users {
+			if n := len(findLines(log, u, words)); n != 1 {
+				wrong = append(wrong, fmt.Sprintf("%s: %d", u, n))
+			}
+		}
+		if len(wrong) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("auth.log lines with all of %q, per user, want 1: %s", words, strings.Join(wrong, ", "))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

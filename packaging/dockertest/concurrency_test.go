@@ -71,14 +71,16 @@ func TestManyUsersAtOnce(t *testing.T) {
 		cr[i] = creds{password: a.password, code: a.codeSteps(0)}
 	}
 
+	mark := c.logMark(t)
 	bad := 0
 	for i, r := range loginAll(c, users, cr) {
-		if r.outcome != loggedIn {
+		if r.outcome != loggedIn || len(r.prompts) != 2 || !isCodePrompt(r.prompts[1]) {
 			bad++
-			t.Errorf("%s: %v", users[i], r)
+			t.Errorf("%s: %v; want logged in after the password and the code", users[i], r)
 		}
 	}
 	if bad > 0 {
-		t.Fatalf("%d of %d users at once did not get in", bad, n)
+		t.Fatalf("%d of %d users at once did not get in with their code", bad, n)
 	}
+	c.waitLogEach(t, mark, users, "pam_totp", "accepted: TOTP code")
 }

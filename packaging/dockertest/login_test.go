@@ -105,9 +105,11 @@ func testRightThenReplay(t *testing.T, c *container, m method) {
 
 func testWrongCode(t *testing.T, c *container, m method) {
 	a := c.enroll(t, c.user(t, m.prefix))[0]
+	mark := c.logMark(t)
 	r := c.login(a.user, m.creds(a, a.wrongCode()))
 	want(t, "wrong code", r, refused)
 	m.wantPrompts(t, r)
+	c.waitLog(t, mark, a.user, "refused: wrong code")
 }
 
 func testWrongPassword(t *testing.T, c *container, m method) {
@@ -118,6 +120,9 @@ func testWrongPassword(t *testing.T, c *container, m method) {
 	cr := m.creds(a, a.codeSteps(0))
 	cr.password = "not-" + a.password
 	want(t, "wrong password, right code", c.login(a.user, cr), refused)
+	// The stack stopped at the password: the code is still unused.
+	cr.password = a.password
+	want(t, "right password, same code", c.login(a.user, cr), loggedIn)
 }
 
 func testPreviousStep(t *testing.T, c *container, m method) {
@@ -128,7 +133,9 @@ func testPreviousStep(t *testing.T, c *container, m method) {
 
 func testOldCode(t *testing.T, c *container, m method) {
 	a := c.enroll(t, c.user(t, m.prefix))[0]
+	mark := c.logMark(t)
 	want(t, "code three steps old", c.login(a.user, m.creds(a, a.codeSteps(-3))), refused)
+	c.waitLog(t, mark, a.user, "refused: wrong code")
 }
 
 func testBackupCode(t *testing.T, c *container, m method) {
@@ -143,9 +150,11 @@ func testBackupCode(t *testing.T, c *container, m method) {
 // refused.
 func testNotEnrolled(t *testing.T, c *container, m method) {
 	user := c.user(t, m.prefix)
+	mark := c.logMark(t)
 	r := c.login(user, creds{password: password(user), code: "123456", publicKey: m.publicKey})
 	want(t, "user not enrolled", r, refused)
 	m.wantPrompts(t, r)
+	c.waitLog(t, mark, user, "refused: not enrolled")
 }
 
 // statePath is the state file of user in the package's state directory.
