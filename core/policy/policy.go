@@ -135,7 +135,9 @@ func (v *Verifier) Verify(user, input string) (Result, error) {
 		return Result{}, err
 	}
 
-	now := v.now()
+	// In UTC, as Enroll and Confirm store their times: a time in the local
+	// zone would make every login read the zone file to write the state.
+	now := v.now().UTC()
 	if now.Before(st.LockedUntil) {
 		return Result{}, &LockedError{Until: st.LockedUntil}
 	}
