@@ -59,6 +59,9 @@ func (verifyCmd) run(a *app, args []string) error {
 	case err == nil:
 		a.reportAccepted(name, res)
 		return nil
+	case errors.Is(err, policy.ErrWrongCode) && errors.As(err, &locked):
+		// This wrong code started the lockout.
+		return fmt.Errorf("refused: %v (end it with '%s unlock %s')", err, progName, name)
 	case errors.As(err, &locked):
 		return fmt.Errorf("refused: %s is locked out until %s (end it with '%s unlock %s')",
 			name, locked.Until.Local().Format(time.RFC3339), progName, name)

@@ -41,6 +41,10 @@ func (m inputMode) String() string {
 // argument is given.
 const defaultForwardPrompt = "Password & verification code: "
 
+// knownArgs lists the module arguments, for the error about an unknown
+// one; pam_totp(8) documents each.
+const knownArgs = "config=FILE, nullok, debug, prompt=TEXT, try_first_pass, use_first_pass, forward_pass"
+
 // maxPromptLen bounds prompt=, as the configuration bounds its prompt.
 const maxPromptLen = 200
 
@@ -137,9 +141,8 @@ func (o *options) set(name, value string, hasValue bool) error {
 			o.hooks[name] = true
 			return nil
 		}
-		return fmt.Errorf("%w: unknown argument %q (known: config=FILE, nullok, debug, "+
-			"prompt=TEXT, try_first_pass, use_first_pass, forward_pass)",
-			errArgs, nameOf(name, value, hasValue))
+		return fmt.Errorf("%w: unknown argument %q (known: %s)",
+			errArgs, nameOf(name, value, hasValue), knownArgs)
 	}
 	return nil
 }
