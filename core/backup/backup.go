@@ -37,11 +37,11 @@ const (
 
 // Hash is the stored form of one backup code.
 type Hash struct {
-	Time    uint32 `json:"t"`
-	Memory  uint32 `json:"m"`
-	Threads uint8  `json:"p"`
-	Salt    []byte `json:"salt"`
-	Sum     []byte `json:"sum"`
+	Time    uint32 // Argon2id passes
+	Memory  uint32 // in KiB
+	Threads uint8
+	Salt    []byte
+	Sum     []byte
 }
 
 // Generate returns n new codes, formatted for display, and their hashes.

@@ -15,9 +15,34 @@
 //	7       1     format version, 1
 //	8       8     key id: the first 8 bytes of SHA-256("pam-totp host key\x00" || key)
 //	16      24    random nonce
-//	40      ...   ciphertext and 16-byte tag of the JSON-encoded State
+//	40      ...   ciphertext and 16-byte tag of the encoded State
 //
 // The associated data is the first 16 bytes followed by the user name.
+//
+// The encoded State is its fields in this order, big-endian, with no names
+// and no padding. A string or byte field is a 2-byte length and the bytes; a
+// time is the byte 0 for none, or the byte 1, the seconds since 1970 UTC (8
+// bytes, two's complement) and the nanoseconds (4 bytes).
+//
+//	user          string
+//	secret        bytes
+//	algorithm     1 byte: 0 SHA1, 1 SHA256, 2 SHA512
+//	digits        1 byte
+//	period        1 byte, seconds
+//	issuer        string
+//	created       time
+//	confirmed     time
+//	last step     8 bytes
+//	last used     time
+//	failures      4 bytes
+//	lockouts      4 bytes
+//	locked until  time
+//	backup codes  2-byte count, then for each: Argon2id passes (4 bytes),
+//	              memory in KiB (4 bytes), threads (1 byte), salt (bytes),
+//	              hash (bytes)
+//
+// Nothing may follow the last field, and each state has exactly one
+// encoding: a file that differs from it in any way does not open.
 //
 // # Files and their permissions
 //

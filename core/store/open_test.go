@@ -3,11 +3,15 @@ package store
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/json"
+	"encoding/binary"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/pam-totp/pam-totp/core/backup"
+	"github.com/pam-totp/pam-totp/core/otp"
 )
 
 // testRing returns a ring of two fixed keys, as during a rotation.
@@ -34,30 +38,41 @@ func sealPlain(plain []byte, user string, key hostKey) []byte {
 	return aead.Seal(out, out[headerSize:], plain, additionalData(out[:headerSize], user))
 }
 
-// stateJSON returns the plain text of a valid state of alice, changed by
-// edit.
-func stateJSON(t testing.TB, edit func(m map[string]any)) []byte {
-	t.Helper()
-	m := map[string]any{
-		"user":      "alice",
-		"secret":    "MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=", // "12345678901234567890"
-		"algorithm": "SHA1",
-		"digits":    6,
-		"period":    30,
-		"created":   "2025-01-02T03:04:05Z",
+// aliceState returns a valid state of alice, changed by edit, which may
+// make it invalid.
+func aliceState(edit func(st *State)) *State {
+	st := &State{
+		User:    "alice",
+		Secret:  []byte("12345678901234567890"),
+		Params:  otp.DefaultParams,
+		Created: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
 	}
 	if edit != nil {
-		edit(m)
+		edit(st)
 	}
-	b, err := json.Marshal(m)
+	return st
+}
+
+// plainOf returns the plain text of a state file holding st.
+func plainOf(t testing.TB, st *State) []byte {
+	t.Helper()
+	b, err := marshalState(st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-func set(key string, v any) func(map[string]any) {
-	return func(m map[string]any) { m[key] = v }
+// createdAt is the offset of the created time in the plain text of st.
+func createdAt(st *State) int {
+	return 2 + len(st.User) + 2 + len(st.Secret) + 3 + 2 + len(st.Issuer)
+}
+
+// patch returns a copy of b with b[i] set to v.
+func patch(b []byte, i int, v byte) []byte {
+	b = bytes.Clone(b)
+	b[i] = v
+	return b
 }
 
 // TestOpenContent seals plain texts that only the host key's holder could
@@ -65,36 +80,39 @@ func set(key string, v any) func(map[string]any) {
 // of the user.
 func TestOpenContent(t *testing.T) {
 	ring := testRing()
+	valid := plainOf(t, aliceState(nil))
+	at := createdAt(aliceState(nil))
+	edited := func(edit func(st *State)) []byte { return plainOf(t, aliceState(edit)) }
 	tests := []struct {
 		name  string
 		plain []byte
 		want  string // part of the reason; "" if it must open
 	}{
-		{"valid", stateJSON(t, nil), ""},
+		{"valid", valid, ""},
 		{"sealed with the older key", nil, ""},
-		{"another user inside", stateJSON(t, set("user", "bob")), `belongs to "bob"`},
-		{"no user", stateJSON(t, func(m map[string]any) { delete(m, "user") }), `belongs to ""`},
-		{"unknown key", stateJSON(t, set("admin", true)), "undecodable"},
-		{"empty", []byte{}, "undecodable"},
-		{"null", []byte("null"), "invalid state"},
-		{"not JSON", []byte("user=alice"), "undecodable"},
-		{"array", []byte("[]"), "undecodable"},
-		{"algorithm MD5", stateJSON(t, set("algorithm", "MD5")), "undecodable"},
-		{"5 digits", stateJSON(t, set("digits", 5)), "5 digits"},
-		{"9 digits", stateJSON(t, set("digits", 9)), "9 digits"},
-		{"period 0", stateJSON(t, set("period", 0)), "time step of 0 seconds"},
-		{"period 121", stateJSON(t, set("period", 121)), "time step of 121 seconds"},
-		{"secret of 9 bytes", stateJSON(t, set("secret", "MTIzNDU2Nzg5")), "secret of 9 bytes"},
-		{"secret of 65 bytes", stateJSON(t, set("secret", strings.Repeat("AAAA", 21)+"AAA=")), "secret of 65 bytes"},
-		{"negative failures", stateJSON(t, set("failures", -1)), "negative counter"},
-		{"negative lockouts", stateJSON(t, set("lockouts", -1)), "negative counter"},
-		{"negative last step", stateJSON(t, set("last_step", -1)), "undecodable"},
-		{"secret not base64", stateJSON(t, set("secret", "!!")), "undecodable"},
+		{"another user inside", edited(func(st *State) { st.User = "bob" }), `belongs to "bob"`},
+		{"no user", edited(func(st *State) { st.User = "" }), `belongs to ""`},
+		{"a byte after the end", append(bytes.Clone(valid), 0), "1 bytes after the end"},
+		{"empty", []byte{}, "undecodable state: truncated at byte 0"},
+		{"last byte cut", valid[:len(valid)-1], "truncated"},
+		{"user longer than the rest", patch(valid, 1, 0xff), "truncated"},
+		{"algorithm 3", edited(func(st *State) { st.Algorithm = 3 }), "invalid algorithm 3"},
+		{"5 digits", edited(func(st *State) { st.Digits = 5 }), "5 digits"},
+		{"9 digits", edited(func(st *State) { st.Digits = 9 }), "9 digits"},
+		{"period 0", edited(func(st *State) { st.Period = 0 }), "time step of 0 seconds"},
+		{"period 121", edited(func(st *State) { st.Period = 121 }), "time step of 121 seconds"},
+		{"secret of 9 bytes", edited(func(st *State) { st.Secret = st.Secret[:9] }), "secret of 9 bytes"},
+		{"secret of 65 bytes", edited(func(st *State) { st.Secret = make([]byte, 65) }), "secret of 65 bytes"},
+		{"no secret", edited(func(st *State) { st.Secret = nil }), "secret of 0 bytes"},
+		{"time flag 2", patch(valid, at, 2), "invalid time at byte"},
+		{"nanoseconds out of range", patch(valid, at+1+8, 0x40), "invalid time"},
+		{"zero time written as a time", append(binary.BigEndian.AppendUint64(
+			bytes.Clone(valid[:at+1]), uint64(time.Time{}.Unix())), valid[at+9:]...), "invalid time"},
 	}
 	for _, tt := range tests {
 		key := ring[0]
 		if tt.plain == nil {
-			tt.plain, key = stateJSON(t, nil), ring[1]
+			tt.plain, key = valid, ring[1]
 		}
 		st, id, reason := open(sealPlain(tt.plain, "alice", key), "alice", ring)
 		switch {
@@ -136,25 +154,52 @@ func checkOpen(t *testing.T, data []byte, ring keyRing) {
 	if st2 == nil {
 		t.Fatalf("a state that opened does not open once sealed again: %s", reason)
 	}
-	a, _ := json.Marshal(st)
-	b, _ := json.Marshal(st2)
-	if !bytes.Equal(a, b) {
-		t.Fatalf("sealed again, the state changed:\n%s\n%s", a, b)
+	a, err := marshalState(st)
+	if err != nil {
+		t.Fatalf("a state that opened does not encode: %v", err)
 	}
+	if b, _ := marshalState(st2); !bytes.Equal(a, b) || !bytes.Equal(a, plainOfFile(t, data, ring)) {
+		t.Fatalf("sealed again, the state changed, or it was read from another encoding of it:\n%x", a)
+	}
+}
+
+// plainOfFile returns the decrypted plain text of a state file of alice
+// that opens.
+func plainOfFile(t *testing.T, data []byte, ring keyRing) []byte {
+	t.Helper()
+	var id KeyID
+	copy(id[:], data[len(magic)+1:headerSize])
+	aead, err := chacha20poly1305.NewX(ring.find(id).key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := aead.Open(nil, data[headerSize:headerSize+nonceSize],
+		data[headerSize+nonceSize:], additionalData(data[:headerSize], "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plain
 }
 
 // FuzzOpenState feeds arbitrary bytes to the parser of state files, both as
 // a whole file and as the plain text of a file sealed with the right key.
 func FuzzOpenState(f *testing.F) {
 	ring := testRing()
-	plain := stateJSON(f, nil)
+	plain := plainOf(f, aliceState(nil))
 	valid := sealPlain(plain, "alice", ring[0])
 	f.Add(valid)
 	f.Add(sealPlain(plain, "alice", ring[1]))
 	f.Add(sealPlain(plain, "bob", ring[0]))
 	f.Add(plain)
-	f.Add(stateJSON(f, set("backup", []map[string]any{{"t": 1, "m": 8, "p": 1, "salt": "AAAA", "sum": "AAAA"}})))
-	f.Add(stateJSON(f, set("locked_until", "2025-01-02T03:04:05+02:00")))
+	f.Add(plainOf(f, aliceState(func(st *State) {
+		st.Backup = []backup.Hash{{Time: 1, Memory: 8, Threads: 1, Salt: []byte{0}, Sum: []byte{0}}}
+	})))
+	f.Add(plainOf(f, aliceState(func(st *State) {
+		st.Issuer = "example.org"
+		st.Confirmed = st.Created.Add(time.Minute)
+		st.LastStep, st.LastUsed = 58008, st.Created.Add(time.Hour)
+		st.Failures, st.Lockouts, st.LockedUntil = 3, 1, st.Created.Add(2*time.Hour+time.Nanosecond)
+	})))
 	f.Add([]byte{})
 	f.Add([]byte(magic))
 	f.Add(valid[:headerSize])

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -15,24 +14,24 @@ import (
 
 // State is everything kept about one enrolled user.
 type State struct {
-	User   string `json:"user"`
-	Secret []byte `json:"secret"`
+	User   string
+	Secret []byte
 	otp.Params
-	Issuer string `json:"issuer,omitempty"`
+	Issuer string
 
-	Created   time.Time `json:"created"`
-	Confirmed time.Time `json:"confirmed,omitzero"` // zero: never checked against the app
+	Created   time.Time
+	Confirmed time.Time // zero: never checked against the app
 
 	// LastStep is the time step of the last accepted code; no code for it
 	// or an earlier step is accepted again. Zero means none yet.
-	LastStep uint64    `json:"last_step,omitempty"`
-	LastUsed time.Time `json:"last_used,omitzero"`
+	LastStep uint64
+	LastUsed time.Time
 
-	Failures    int       `json:"failures,omitempty"` // consecutive
-	Lockouts    int       `json:"lockouts,omitempty"` // consecutive, to grow the delay
-	LockedUntil time.Time `json:"locked_until,omitzero"`
+	Failures    int // consecutive
+	Lockouts    int // consecutive, to grow the delay
+	LockedUntil time.Time
 
-	Backup []backup.Hash `json:"backup,omitempty"`
+	Backup []backup.Hash
 }
 
 // Key returns the otp.Key of the state, for URIs.
@@ -70,9 +69,12 @@ func additionalData(header []byte, user string) []byte {
 
 // seal encrypts st for user under key.
 func seal(st *State, user string, key hostKey, rand io.Reader) ([]byte, error) {
-	plain, err := json.Marshal(st)
+	if err := st.validate(user); err != nil {
+		return nil, fmt.Errorf("store: refusing to save an invalid state: %w", err)
+	}
+	plain, err := marshalState(st)
 	if err != nil {
-		return nil, fmt.Errorf("store: encoding state: %w", err)
+		return nil, err
 	}
 	aead, err := chacha20poly1305.NewX(key.key)
 	if err != nil {
@@ -118,10 +120,8 @@ func open(data []byte, user string, ring keyRing) (*State, KeyID, string) {
 	if err != nil {
 		return nil, id, "authentication failed: the file was modified, truncated, or belongs to another user"
 	}
-	st := new(State)
-	dec := json.NewDecoder(bytes.NewReader(plain))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(st); err != nil {
+	st, err := unmarshalState(plain)
+	if err != nil {
 		return nil, id, fmt.Sprintf("undecodable state: %v", err)
 	}
 	if err := st.validate(user); err != nil {
