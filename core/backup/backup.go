@@ -147,8 +147,9 @@ func (h Hash) sane() bool {
 }
 
 // Match returns the index in hashes of the hash of code, a normalized code,
-// or -1. Hashes whose parameters are out of bounds never match. It derives the code's hash under every salt, so it takes the same
-// time whether or not and wherever a code matches.
+// or -1. Hashes whose parameters are out of bounds never match. It derives
+// the code's hash under every salt, so it takes the same time whether or
+// not and wherever a code matches.
 func Match(hashes []Hash, code string) int {
 	found := -1
 	for i, h := range hashes {

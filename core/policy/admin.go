@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/pam-totp/pam-totp/core/backup"
@@ -55,9 +56,13 @@ func (v *Verifier) NewEnrollment(user string, opts EnrollOptions) (*Enrollment, 
 	if st.Issuer == "" {
 		host, err := os.Hostname()
 		if err != nil {
-			return nil, fmt.Errorf("no issuer configured and no host name: %w", err)
+			return nil, fmt.Errorf("policy: no issuer configured and no host name: %w", err)
 		}
 		st.Issuer = host
+	}
+	if strings.Contains(st.Issuer, ":") {
+		return nil, fmt.Errorf("policy: issuer %q may not contain a colon: "+
+			"it separates issuer and account in otpauth:// URIs", st.Issuer)
 	}
 
 	var err error

@@ -138,6 +138,7 @@ func TestNewEnrollmentErrors(t *testing.T) {
 		{"secret of 9 bytes", "alice", policy.EnrollOptions{Secret: testSecret[:9]}, nil},
 		{"secret of 65 bytes", "alice", policy.EnrollOptions{Secret: make([]byte, 65)}, nil},
 		{"empty secret", "alice", policy.EnrollOptions{Secret: []byte{}}, nil},
+		{"issuer with a colon", "alice", policy.EnrollOptions{Issuer: "ACME:prod"}, nil},
 	}
 	for _, tt := range tests {
 		e, err := f.v.NewEnrollment(tt.user, tt.opts)

@@ -22,6 +22,12 @@
 //   - A backup code is accepted once and then removed.
 //   - Any success resets the failure count and the lockouts.
 //
+// The window is the only allowance for drift: the policy does not learn a
+// user's clock skew. A learned skew would move the window, so that a code
+// far from the server's time could become acceptable, and the skew is
+// logged with each accepted code instead, for an administrator to see a
+// clock going wrong.
+//
 // All of this happens under the user's lock, so two logins racing with the
 // same code cannot both succeed. The clock and the source of randomness are
 // fields of the Verifier; nothing here reads the wall clock directly.

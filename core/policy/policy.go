@@ -39,6 +39,8 @@ type LockedError struct {
 	Started bool
 }
 
+// Error says until when the user is locked out, and whether this attempt
+// started the lockout.
 func (e *LockedError) Error() string {
 	until := e.Until.UTC().Format(time.RFC3339)
 	if e.Started {
@@ -62,6 +64,7 @@ const (
 	BackupCode
 )
 
+// String returns the method's name, as logs and totpctl show it.
 func (m Method) String() string {
 	switch m {
 	case TOTP:

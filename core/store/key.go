@@ -16,6 +16,7 @@ const KeySize = 32
 // KeyID identifies a host key without revealing it.
 type KeyID [8]byte
 
+// String returns the id in hexadecimal, as logs and totpctl show it.
 func (id KeyID) String() string { return fmt.Sprintf("%x", id[:]) }
 
 type hostKey struct {

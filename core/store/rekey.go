@@ -65,7 +65,7 @@ func (s *Store) Rekey(done func(user string)) error {
 // later write is sealed with the new key, and the pass over the users that
 // follows misses no file.
 func (s *Store) createNextKey(next string) error {
-	rotation, err := s.lockFile(rotationLock, syscall.LOCK_EX)
+	rotation, err := s.lockFile(rotationLock, syscall.LOCK_EX, s.lockDeadline())
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ type UnsafeError struct {
 	Problem string
 }
 
+// Error names the path and what is wrong with it.
 func (e *UnsafeError) Error() string {
 	return fmt.Sprintf("store: refusing %s: %s", e.Path, e.Problem)
 }
@@ -56,19 +57,24 @@ type CorruptError struct {
 	Reason string
 }
 
+// Error names the state file and why it does not open.
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("store: %s: %s", e.Path, e.Reason)
 }
 
 // ValidUser returns an error wrapping ErrInvalidUser unless name is safe to
 // use as a file name: 1 to 64 bytes of letters, digits, '.', '_', '-', '@'
-// and '$', not starting with '.' or '-'. It never touches the file system.
+// and '$', not starting with '.' or '-' and without "..". It never touches
+// the file system.
 func ValidUser(name string) error {
 	if name == "" || len(name) > maxUserLen {
 		return fmt.Errorf("%w: must be 1 to %d bytes long", ErrInvalidUser, maxUserLen)
 	}
 	if name[0] == '.' || name[0] == '-' {
 		return fmt.Errorf("%w: %q starts with %q", ErrInvalidUser, name, name[0])
+	}
+	if strings.Contains(name, "..") {
+		return fmt.Errorf("%w: %q contains \"..\"", ErrInvalidUser, name)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]

@@ -280,7 +280,7 @@ func TestValidUser(t *testing.T) {
 		{"Alice_Smith-2", true},
 		{"user@example.org", true},
 		{"machine$", true},
-		{"a..b", true}, // a plain file name: no '/' can follow
+		{"a..b", false},
 		{"a.", true},
 		{"9lives", true},
 		{strings.Repeat("x", 64), true},

@@ -30,16 +30,17 @@ type Tx struct {
 const rotationLock = ".rotation.lock"
 
 // Begin validates user, takes the user's lock, waiting at most
-// LockTimeout, and reads the host keys.
+// LockTimeout in all, and reads the host keys.
 func (s *Store) Begin(user string) (*Tx, error) {
 	if err := ValidUser(user); err != nil {
 		return nil, err
 	}
-	rotation, err := s.lockFile(rotationLock, syscall.LOCK_SH)
+	deadline := s.lockDeadline()
+	rotation, err := s.lockFile(rotationLock, syscall.LOCK_SH, deadline)
 	if err != nil {
 		return nil, err
 	}
-	lock, err := s.lockFile(user+lockSuffix, syscall.LOCK_EX)
+	lock, err := s.lockFile(user+lockSuffix, syscall.LOCK_EX, deadline)
 	if err != nil {
 		unlock(rotation)
 		return nil, err
@@ -65,9 +66,20 @@ func (s *Store) BeginEnrolled(user string) (*Tx, error) {
 	return s.Begin(user)
 }
 
+// lockTimeout returns LockTimeout or its default.
+func (s *Store) lockTimeout() time.Duration {
+	if s.LockTimeout <= 0 {
+		return 5 * time.Second
+	}
+	return s.LockTimeout
+}
+
+// lockDeadline returns the time after which waiting for a lock fails.
+func (s *Store) lockDeadline() time.Time { return time.Now().Add(s.lockTimeout()) }
+
 // lockFile opens name in the state directory, creating it if needed, and
-// takes an flock of the given kind on it, waiting at most LockTimeout.
-func (s *Store) lockFile(name string, how int) (*os.File, error) {
+// takes an flock of the given kind on it, waiting until deadline at most.
+func (s *Store) lockFile(name string, how int, deadline time.Time) (*os.File, error) {
 	path := filepath.Join(s.dir, name)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o600)
 	if errors.Is(err, syscall.ELOOP) {
@@ -81,11 +93,6 @@ func (s *Store) lockFile(name string, how int) (*os.File, error) {
 		return nil, err
 	}
 
-	timeout := s.LockTimeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	deadline := time.Now().Add(timeout)
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
 		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 		if err == nil {
@@ -97,6 +104,7 @@ func (s *Store) lockFile(name string, how int) (*os.File, error) {
 		}
 		if time.Now().After(deadline) {
 			f.Close()
+			timeout := s.lockTimeout()
 			if name == rotationLock {
 				return nil, fmt.Errorf("%w: a key rotation or a login held %s for %v", ErrBusy, path, timeout)
 			}
