@@ -270,10 +270,8 @@ func (c *Config) Validate() error {
 	if len(c.Prompt) > 200 {
 		return invalid([]string{"prompt"}, "prompt is longer than 200 bytes")
 	}
-	// An otpauth:// URI separates the issuer from the account with a colon.
-	if strings.Contains(c.Issuer, ":") {
-		return invalid([]string{"issuer"},
-			"issuer %q may not contain a colon: it separates issuer and account in otpauth:// URIs", c.Issuer)
+	if err := otp.CheckIssuer(c.Issuer); err != nil {
+		return invalid([]string{"issuer"}, "%s", strings.TrimPrefix(err.Error(), "otp: "))
 	}
 	return nil
 }

@@ -119,3 +119,26 @@ func intParam(q url.Values, name string, def int) (int, error) {
 	}
 	return n, nil
 }
+
+// MaxIssuerLen bounds an issuer, so that its URI stays a QR code a phone
+// reads easily.
+const MaxIssuerLen = 100
+
+// CheckIssuer reports whether s can be the issuer of a Key URI: at most
+// MaxIssuerLen bytes, with no colon, which separates the issuer from the
+// account in the label, and no control character.
+func CheckIssuer(s string) error {
+	if len(s) > MaxIssuerLen {
+		return fmt.Errorf("otp: issuer is %d bytes long: want at most %d", len(s), MaxIssuerLen)
+	}
+	if strings.Contains(s, ":") {
+		return fmt.Errorf("otp: issuer %q may not contain a colon: "+
+			"it separates issuer and account in otpauth:// URIs", s)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("otp: issuer %q contains a control character", s)
+		}
+	}
+	return nil
+}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/pam-totp/pam-totp/core/backup"
@@ -60,9 +59,8 @@ func (v *Verifier) NewEnrollment(user string, opts EnrollOptions) (*Enrollment, 
 		}
 		st.Issuer = host
 	}
-	if strings.Contains(st.Issuer, ":") {
-		return nil, fmt.Errorf("policy: issuer %q may not contain a colon: "+
-			"it separates issuer and account in otpauth:// URIs", st.Issuer)
+	if err := otp.CheckIssuer(st.Issuer); err != nil {
+		return nil, err
 	}
 
 	var err error

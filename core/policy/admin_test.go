@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,6 +140,8 @@ func TestNewEnrollmentErrors(t *testing.T) {
 		{"secret of 65 bytes", "alice", policy.EnrollOptions{Secret: make([]byte, 65)}, nil},
 		{"empty secret", "alice", policy.EnrollOptions{Secret: []byte{}}, nil},
 		{"issuer with a colon", "alice", policy.EnrollOptions{Issuer: "ACME:prod"}, nil},
+		{"issuer with a newline", "alice", policy.EnrollOptions{Issuer: "ACME\nprod"}, nil},
+		{"issuer too long", "alice", policy.EnrollOptions{Issuer: strings.Repeat("x", 101)}, nil},
 	}
 	for _, tt := range tests {
 		e, err := f.v.NewEnrollment(tt.user, tt.opts)
