@@ -35,7 +35,8 @@ var (
 	// the lock timeout.
 	ErrBusy = errors.New("store: timed out waiting for the user's lock")
 	// ErrNoKey means the host key file does not exist.
-	ErrNoKey = errors.New("store: host key does not exist (run 'totpctl init')")
+	ErrNoKey = errors.New("store: host key does not exist (restore it from a backup; " +
+		"on a new installation, run 'totpctl init')")
 )
 
 // UnsafeError reports a file or directory that is refused because of its
@@ -81,7 +82,8 @@ func ValidUser(name string) error {
 		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 			c == '.' || c == '_' || c == '-' || c == '@' || c == '$'
 		if !ok {
-			return fmt.Errorf("%w: %q contains the byte %q", ErrInvalidUser, name, c)
+			return fmt.Errorf("%w: %q contains the byte 0x%02x (allowed: letters, digits, "+
+				"'.', '_', '-', '@' and '$')", ErrInvalidUser, name, c)
 		}
 	}
 	return nil

@@ -240,7 +240,7 @@ func TestStoreErrors(t *testing.T) {
 		}, "error: cannot check the code: store: "},
 		{"missing host key", "", func(t *testing.T, f *fixture) {
 			remove(t, f.env.KeyFile)
-		}, "host key does not exist (run 'totpctl init')"},
+		}, "host key does not exist (restore it from a backup; on a new installation, run 'totpctl init')"},
 		{"short host key", "", func(t *testing.T, f *fixture) {
 			remove(t, f.env.KeyFile)
 			write(t, f.env.KeyFile, []byte("short"), 0o400)
