@@ -135,7 +135,7 @@ func (c *doctorCmd) run(a *app, args []string) error {
 		services = []string{"sshd", "sudo"}
 	}
 
-	cfg := c.checkConfig(r, a.configPath)
+	cfg := c.checkConfig(r, a)
 	if cfg != nil {
 		keyOK := c.checkKey(r, cfg.KeyFile)
 		dirOK := c.checkStateDir(r, cfg.StateDir)
@@ -157,7 +157,12 @@ func (c *doctorCmd) run(a *app, args []string) error {
 }
 
 // checkConfig parses the configuration and checks who may change it.
-func (c *doctorCmd) checkConfig(r *report, path string) *config.Config {
+func (c *doctorCmd) checkConfig(r *report, a *app) *config.Config {
+	path := a.configPath
+	if err := a.missingConfig(); err != nil {
+		r.fail("config", "%v", err)
+		return nil
+	}
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		r.warn("config", "%s does not exist: the built-in defaults apply; write one to make them explicit (see pam-totp.yaml(5))", path)

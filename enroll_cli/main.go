@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -43,8 +44,9 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 
-	configPath string
-	cfg        *config.Config
+	configPath  string
+	configGiven bool // --config was on the command line
+	cfg         *config.Config
 }
 
 // usageError is a bad command line: exit status 2.
@@ -83,6 +85,9 @@ func (a *app) main(args []string) int {
 	} else if err != nil {
 		return a.fail(misuse("", "%v", err))
 	}
+	if err := a.checkConfigFlag("", global); err != nil {
+		return a.fail(err)
+	}
 	if *showVersion {
 		fmt.Fprintf(a.stdout, "%s %s\n", progName, buildVersion())
 		return exitOK
@@ -110,6 +115,9 @@ func (a *app) main(args []string) int {
 	}
 	if err != nil {
 		return a.fail(misuse(sp.name, "%v", err))
+	}
+	if err := a.checkConfigFlag(sp.name, fs); err != nil {
+		return a.fail(err)
 	}
 	if err := sp.checkArgs(pos); err != nil {
 		return a.fail(err)
@@ -182,10 +190,41 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// checkConfigFlag notes whether fs set --config, and refuses an empty
+// file name as misuse.
+func (a *app) checkConfigFlag(cmd string, fs *flag.FlagSet) error {
+	fs.Visit(func(f *flag.Flag) {
+		a.configGiven = a.configGiven || f.Name == "config"
+	})
+	if a.configGiven && a.configPath == "" {
+		return misuse(cmd, "--config needs a file name")
+	}
+	return nil
+}
+
+// missingConfig returns an error if the file named with --config does not
+// exist: a typing mistake must not mean the built-in defaults, whose paths
+// are those of the real host key and state directory. Without --config, a
+// missing file means the defaults.
+func (a *app) missingConfig() error {
+	if !a.configGiven {
+		return nil
+	}
+	_, err := os.Stat(a.configPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s does not exist: check the name given with --config, or leave --config out to use %s",
+			a.configPath, config.DefaultPath)
+	}
+	return nil
+}
+
 // loadConfig reads the configuration file once.
 func (a *app) loadConfig() (*config.Config, error) {
 	if a.cfg != nil {
 		return a.cfg, nil
+	}
+	if err := a.missingConfig(); err != nil {
+		return nil, err
 	}
 	cfg, err := config.Load(a.configPath)
 	if err != nil {
