@@ -114,7 +114,9 @@ var rekeySpec = &spec{
 key is first written beside the old one (the key file's name with ".new"
 appended); while it is there, logins open state files sealed with either
 key and every write uses the new one. Once every file is re-encrypted the
-new key replaces the old.
+new key replaces the old. rekey reports how many files it re-encrypted and
+how many were already encrypted with the new key, written by logins or by
+an interrupted rekey.
 
 A crash or an interruption at any point leaves every user able to log in,
 and running rekey again finishes the rotation.`,
@@ -139,8 +141,14 @@ func (rekeyCmd) run(a *app, _ []string) error {
 	if len(old) > 1 {
 		a.printf("resuming an interrupted rotation to host key %s", old[0])
 	}
-	n := 0
-	err = s.Rekey(func(string) { n++ })
+	sealed, current := 0, 0
+	err = s.RekeyEach(func(_ string, resealed bool) {
+		if resealed {
+			sealed++
+		} else {
+			current++
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("%w; every user can still log in: run '%s rekey' again to finish", err, progName)
 	}
@@ -151,7 +159,7 @@ func (rekeyCmd) run(a *app, _ []string) error {
 	if _, err := os.Lstat(s.KeyFile() + store.NewKeySuffix); !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s is still there after the rotation: run '%s rekey' again", s.KeyFile()+store.NewKeySuffix, progName)
 	}
-	a.printf("%d state files re-encrypted; the host key is now %s (id %s, was %s)",
-		n, s.KeyFile(), ids[0], old[len(old)-1])
+	a.printf("%d state files re-encrypted, %d already encrypted with the new key; the host key is now %s (id %s, was %s)",
+		sealed, current, s.KeyFile(), ids[0], old[len(old)-1])
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -98,6 +99,8 @@ func TestScripts(t *testing.T) {
 			"config":    cmdConfig,
 			"exits":     cmdExits,
 			"totp":      cmdTOTP,
+			"totpat":    cmdTOTPAt,
+			"sealedby":  cmdSealedBy,
 			"jsonget":   cmdJSONGet,
 			"uriparam":  cmdURIParam,
 			"line":      cmdLine,
@@ -174,6 +177,57 @@ func cmdTOTP(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("oathtool: %v\n%s", err, out)
 	}
 	ts.Setenv(args[0], strings.TrimSpace(string(out)))
+}
+
+// totpat VAR SECRET STEPS
+// sets VAR to the code of the base32 SECRET (SHA1, 6 digits, 30 seconds)
+// for the time step STEPS away from the current one, computed by oathtool.
+// When the current time step ends in less than stepMargin, it first waits
+// for the next one, so that the step is still current when the next
+// command checks the code.
+func cmdTOTPAt(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: totpat VAR SECRET STEPS")
+	}
+	steps, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	const period = 30 * time.Second
+	now := time.Now()
+	if left := period - time.Duration(now.UnixNano()%int64(period)); left < stepMargin {
+		time.Sleep(left + 100*time.Millisecond)
+		now = time.Now()
+	}
+	at := now.Add(time.Duration(steps) * period).Unix()
+	out, err := exec.Command("oathtool", "--totp", "--base32",
+		"--now=@"+strconv.FormatInt(at, 10), args[1]).CombinedOutput()
+	if err != nil {
+		ts.Fatalf("oathtool: %v\n%s", err, out)
+	}
+	ts.Setenv(args[0], strings.TrimSpace(string(out)))
+}
+
+// stepMargin is how much of the current time step totpat leaves for the
+// command that checks its code.
+const stepMargin = 5 * time.Second
+
+// sealedby USER KEYFILE
+// checks that USER's state file opens with the host key in KEYFILE alone.
+func cmdSealedBy(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: sealedby USER KEYFILE")
+	}
+	// The store also reads KEYFILE.new, which is not there: it opens files
+	// with the key in KEYFILE only.
+	key := ts.MkAbs(args[1])
+	if _, err := os.Lstat(key + store.NewKeySuffix); err == nil {
+		ts.Fatalf("sealedby: %s exists, so %s is not the only key", key+store.NewKeySuffix, args[1])
+	}
+	s, err := store.Open(filepath.Join(ts.Getenv("WORK"), "state"), key)
+	ts.Check(err)
+	_, err = s.Load(args[0])
+	if (err == nil) == neg {
+		ts.Fatalf("%s's state file opens with %s: %v, want %v (%v)", args[0], args[1], err == nil, !neg, err)
+	}
 }
 
 // jsonget VAR PATH [FILE]

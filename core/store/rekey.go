@@ -33,8 +33,23 @@ func (s *Store) Enrolled(user string) (bool, error) {
 // and opens files sealed with either key, so a crash at any point leaves
 // every user able to log in, and running Rekey again finishes the job.
 //
-// done is called after each user's file is re-sealed; it may be nil.
+// done is called after each user's file is re-sealed; it may be nil. A file
+// that is already sealed with the new key, written by a login during the
+// rotation or re-sealed by an interrupted one, is left as it is and not
+// reported: RekeyEach reports those too.
 func (s *Store) Rekey(done func(user string)) error {
+	return s.RekeyEach(func(user string, resealed bool) {
+		if resealed && done != nil {
+			done(user)
+		}
+	})
+}
+
+// RekeyEach rotates the host key as Rekey does, and calls report once for
+// each user's file when it is sealed with the new key: resealed is true if
+// RekeyEach re-sealed it, false if it already was. A file removed meanwhile
+// is not reported. report may be nil.
+func (s *Store) RekeyEach(report func(user string, resealed bool)) error {
 	next := s.keyFile + NewKeySuffix
 	if err := s.createNextKey(next); err != nil {
 		return err
@@ -45,11 +60,12 @@ func (s *Store) Rekey(done func(user string)) error {
 		return err
 	}
 	for _, u := range users {
-		if err := s.reseal(u); err != nil {
+		r, err := s.reseal(u)
+		if err != nil {
 			return fmt.Errorf("re-sealing %q (the rotation can be resumed by running it again): %w", u, err)
 		}
-		if done != nil {
-			done(u)
+		if report != nil && r != removedMeanwhile {
+			report(u, r == sealedAnew)
 		}
 	}
 
@@ -76,21 +92,30 @@ func (s *Store) createNextKey(next string) error {
 	return CreateKey(next, s.rand())
 }
 
-func (s *Store) reseal(user string) error {
+// resealOutcome is what reseal found or did.
+type resealOutcome int
+
+const (
+	sealedAnew       resealOutcome = iota
+	alreadyCurrent                 // already sealed with the new key
+	removedMeanwhile               // the user was removed meanwhile
+)
+
+func (s *Store) reseal(user string) (resealOutcome, error) {
 	tx, err := s.Begin(user)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer tx.Close()
 	st, err := tx.Load()
 	if errors.Is(err, ErrNotEnrolled) {
-		return nil // removed meanwhile
+		return removedMeanwhile, nil
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if tx.KeyID() == tx.ring[0].id {
-		return nil
+		return alreadyCurrent, nil
 	}
-	return tx.Save(st)
+	return sealedAnew, tx.Save(st)
 }
