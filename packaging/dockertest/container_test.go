@@ -84,6 +84,8 @@ const (
 	profileContrib      = "contrib"       // contrib/sshd/pam.d-sshd as shipped
 	profileCode         = "code"          // pam_totp alone
 	profilePasswordCode = "password-code" // common-auth, then pam_totp
+	// common-auth, then pam_totp with nullok
+	profilePasswordCodeNullok = "password-code-nullok"
 )
 
 // startContainer starts a container of the test image with the named sshd

@@ -17,26 +17,34 @@ func (c *container) setConfig(t *testing.T, yaml string) {
 	}
 }
 
-// TestLockout locks a user out with wrong codes, checks that the right code
-// is refused while locked, and that 'totpctl unlock' lets the user back in.
+// TestLockout locks a user out with wrong codes, for each authentication
+// method, checks that the right code is refused while locked, and that
+// 'totpctl unlock' lets the user back in.
 func TestLockout(t *testing.T) {
-	t.Parallel()
-	c := startContainer(t, "lockout", profilePasswordCode)
+	for _, m := range methods {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			testLockout(t, m)
+		})
+	}
+}
+
+func testLockout(t *testing.T, m method) {
+	c := startContainer(t, "lockout-"+m.prefix, m.profile)
 	c.setConfig(t, "max_failures: 3\nlockout_delay: 10m\n")
-	a := c.enroll(t, c.user(t, "k"))[0]
-	cr := creds{password: a.password}
+	a := c.enroll(t, c.user(t, m.prefix))[0]
 
 	mark := c.logMark(t)
 	for i := 0; i < 3; i++ {
-		cr.code = a.wrongCode()
-		want(t, "wrong code", c.login(a.user, cr), refused)
+		r := c.login(a.user, m.creds(a, a.wrongCode()))
+		want(t, "wrong code", r, refused)
+		m.wantPrompts(t, r)
 	}
 	c.waitLogLines(t, mark, 3, a.user, "refused: wrong code")
 	c.waitLog(t, mark, a.user, "too many failures")
 
 	mark = c.logMark(t)
-	cr.code = a.codeSteps(0)
-	r := c.login(a.user, cr)
+	r := c.login(a.user, m.creds(a, a.codeSteps(0)))
 	want(t, "right code while locked out", r, refused)
 	if !strings.Contains(r.shown, "Too many wrong codes. Try again in") {
 		t.Errorf("while locked out, the user was shown %q; want when to try again", r.shown)
@@ -44,41 +52,62 @@ func TestLockout(t *testing.T) {
 	c.waitLog(t, mark, a.user, "refused: locked out until")
 
 	c.exec(t, `totpctl unlock "$1"`, a.user)
-	cr.code = a.codeSteps(0)
-	want(t, "right code after totpctl unlock", c.login(a.user, cr), loggedIn)
+	r = c.login(a.user, m.creds(a, a.codeSteps(0)))
+	want(t, "right code after totpctl unlock", r, loggedIn)
+	m.wantPrompts(t, r)
 }
 
-// TestNullok runs contrib's PAM lines for sshd as shipped, those for the
-// time while users enroll: pam_totp with nullok, then pam_permit, after the
-// key. A user who is not enrolled gets in without a prompt; an enrolled user
-// still needs the right code; one whose state file is damaged, or when the
-// host key is missing, is refused, not let through.
+// TestNullok runs, for each authentication method, the PAM lines for the
+// time while users enroll: after a public key, contrib's lines for sshd as
+// shipped (pam_totp with nullok, then pam_permit, in place of the
+// password); without a key, the password and then pam_totp with nullok. A
+// user who is not enrolled gets in without a code prompt, but still needs
+// the right password where the stack asks for it; an enrolled user still
+// needs the right code; one whose state file is damaged, or when the host
+// key is missing, is refused, not let through.
 func TestNullok(t *testing.T) {
-	t.Parallel()
-	c := startContainer(t, "nullok", profileContrib)
-	acc := c.enroll(t, c.user(t, "p"), c.user(t, "p"))
-	a, damaged := acc[0], acc[1]
-	plain := c.user(t, "p")
-
-	r := c.login(plain, creds{publicKey: true})
-	want(t, "not enrolled", r, loggedIn)
-	if len(r.prompts) != 0 {
-		t.Errorf("not enrolled: prompts %q, want none", r.prompts)
+	for _, m := range methods {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			testNullok(t, m)
+		})
 	}
-	want(t, "not enrolled, OpenSSH", c.opensshLogin(plain, creds{publicKey: true}), loggedIn)
+}
 
-	cr := creds{publicKey: true, code: a.wrongCode()}
-	want(t, "enrolled, wrong code", c.login(a.user, cr), refused)
-	cr.code = a.codeSteps(0)
-	want(t, "enrolled, right code", c.login(a.user, cr), loggedIn)
+func testNullok(t *testing.T, m method) {
+	c := startContainer(t, "nullok-"+m.prefix, m.nullok)
+	acc := c.enroll(t, c.user(t, m.prefix), c.user(t, m.prefix))
+	a, damaged := acc[0], acc[1]
+	plain := c.user(t, m.prefix)
+
+	cr := creds{password: password(plain), publicKey: m.publicKey}
+	r := c.login(plain, cr)
+	want(t, "not enrolled", r, loggedIn)
+	if m.password && (len(r.prompts) != 1 || !isPasswordPrompt(r.prompts[0])) ||
+		!m.password && len(r.prompts) != 0 {
+		t.Errorf("not enrolled: prompts %q, want the password's (%v) and no other", r.prompts, m.password)
+	}
+	want(t, "not enrolled, OpenSSH", c.opensshLogin(plain, cr), loggedIn)
+	if m.password {
+		cr.password = "not-" + cr.password
+		want(t, "not enrolled, wrong password", c.login(plain, cr), refused)
+		want(t, "not enrolled, wrong password, OpenSSH", c.opensshLogin(plain, cr), refused)
+	}
+
+	r = c.login(a.user, m.creds(a, a.wrongCode()))
+	want(t, "enrolled, wrong code", r, refused)
+	m.wantPrompts(t, r)
+	r = c.login(a.user, m.creds(a, a.codeSteps(0)))
+	want(t, "enrolled, right code", r, loggedIn)
+	m.wantPrompts(t, r)
 
 	c.exec(t, `: >"$1"`, statePath(damaged.user))
-	cr.code = damaged.codeSteps(0)
-	want(t, "enrolled, empty state file", c.login(damaged.user, cr), refused)
+	r = c.login(damaged.user, m.creds(damaged, damaged.codeSteps(0)))
+	want(t, "enrolled, empty state file", r, refused)
 
-	a = c.enroll(t, c.user(t, "p"))[0]
+	a = c.enroll(t, c.user(t, m.prefix))[0]
 	c.exec(t, "mv /etc/pam-totp/host.key /etc/pam-totp/host.key.away")
-	cr.code = a.codeSteps(0)
+	cr = m.creds(a, a.codeSteps(0))
 	want(t, "enrolled, host key missing", c.login(a.user, cr), refused)
 	c.exec(t, "mv /etc/pam-totp/host.key.away /etc/pam-totp/host.key")
 	want(t, "enrolled, host key back", c.login(a.user, cr), loggedIn)

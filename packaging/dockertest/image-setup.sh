@@ -11,6 +11,9 @@
 #   code           its variant 2b: pam_totp alone (a key, then a code)
 #   password-code  common-auth and then pam_totp (password, then code), as
 #                  the end of contrib/sshd/pam.d-sshd describes
+#   password-code-nullok
+#                  the same with nullok, as contrib/rollout.md has sudo
+#                  while users enroll: the password, then a code if enrolled
 # sudo always gets variant A of contrib/sudo/pam.d-sudo.
 #
 # Users (password "pw-" followed by the user name, all with the image's test
@@ -68,12 +71,13 @@ mkdir -p "$profiles"
 sshd_pam=$contrib/sshd/pam.d-sshd
 grep -qx '#auth required pam_totp.so' "$sshd_pam" ||
 	die "$sshd_pam has no '#auth required pam_totp.so' line (variant 2b)"
-for p in contrib code password-code; do
+for p in contrib code password-code password-code-nullok; do
 	cp /etc/pam.d/sshd "$profiles/sshd.$p"
 done
 at_common_auth "$profiles/sshd.contrib" replace "$(auth_lines "$sshd_pam")"
 at_common_auth "$profiles/sshd.code" replace 'auth required pam_totp.so'
 at_common_auth "$profiles/sshd.password-code" after 'auth required pam_totp.so'
+at_common_auth "$profiles/sshd.password-code-nullok" after 'auth required pam_totp.so nullok'
 at_common_auth /etc/pam.d/sudo after "$(auth_lines "$contrib/sudo/pam.d-sudo")"
 cp "$profiles/sshd.contrib" /etc/pam.d/sshd
 

@@ -14,19 +14,20 @@ import (
 const stateDir = "/var/lib/pam-totp"
 
 // method is one sshd AuthenticationMethods setting under test, the image's
-// users that have it (see image-setup.sh), and the PAM profile that goes
-// with it.
+// users that have it (see image-setup.sh), and the PAM profiles that go
+// with it: once everyone is enrolled, and with nullok while users enroll.
 type method struct {
 	name      string
 	prefix    string
 	publicKey bool
 	profile   string
+	nullok    string
 	password  bool // whether the PAM stack asks for the password
 }
 
 var methods = []method{
-	{"keyboard-interactive", "k", false, profilePasswordCode, true},
-	{"publickey,keyboard-interactive", "p", true, profileCode, false},
+	{"keyboard-interactive", "k", false, profilePasswordCode, profilePasswordCodeNullok, true},
+	{"publickey,keyboard-interactive", "p", true, profileCode, profileContrib, false},
 }
 
 func (m method) creds(a *account, code string) creds {
