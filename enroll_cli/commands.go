@@ -126,8 +126,24 @@ Global options:
   -h, --help     show this help
   --version      show the version
 
-Run '%s help COMMAND' for a command's options and examples.
-`, "help", config.DefaultPath, progName)
+Examples:
+`, "help", config.DefaultPath)
+	for _, ex := range topExamples {
+		fmt.Fprintf(w, "  %-31s  %s\n", ex[0], ex[1])
+	}
+	fmt.Fprintf(w, "\nRun '%s help COMMAND' for a command's options and examples.\n", progName)
+}
+
+// topExamples are the examples of the usage text: a command line and what
+// it does.
+var topExamples = [][2]string{
+	{progName + " init", "create the host key and state directory"},
+	{progName + " enroll alice", "enroll alice and show her QR code"},
+	{progName + " verify alice", "check a code typed without echo"},
+	{progName + " status alice", "show alice's enrollment"},
+	{progName + " unlock alice", "end alice's lockout"},
+	{progName + " list --json", "every enrolled user, as JSON"},
+	{progName + " rekey && " + progName + " doctor", "rotate the host key, check the setup"},
 }
 
 // wrap fills each paragraph of text (separated by blank lines) to width
