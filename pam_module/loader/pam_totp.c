@@ -98,46 +98,71 @@ static int safe_path(pam_handle_t *pamh, const char *path, int want_dir)
 	return 1;
 }
 
+/* started_here reports whether the Go library lib was loaded by this very
+ * process and this process has not forked since, so that its runtime has
+ * all its threads; if not, it logs why calling into it would hang. */
+static int started_here(pam_handle_t *pamh, void *lib, const char *path)
+{
+	loaded_pid_fn loaded_pid =
+		(loaded_pid_fn)dlsym(lib, "pam_totp_go_loaded_pid");
+	int forked = 0;
+	pid_t pid;
+
+	if (loaded_pid == NULL) {
+		pam_syslog(pamh, LOG_ERR, "error: %s has no "
+			   "pam_totp_go_loaded_pid: it does not belong to "
+			   "this pam_totp.so; reinstall pam-totp", path);
+		return 0;
+	}
+	pid = loaded_pid(&forked);
+	if (pid == getpid() && !forked)
+		return 1;
+	/* The library stays loaded: a Go library cannot be closed. */
+	pam_syslog(pamh, LOG_ERR,
+		   "error: authentication refused: %s was started in "
+		   "process %ld and this process (%ld) was forked from "
+		   "it afterwards; the Go runtime does not survive fork "
+		   "and calling it here would hang. The application "
+		   "must call pam_authenticate in the same process as "
+		   "before, or only in the child; never load "
+		   GO_LIBRARY " directly (as a PAM module or with "
+		   "LD_PRELOAD)", path, (long)pid, (long)getpid());
+	return 0;
+}
+
 /* open_library returns the Go library, loaded in this process, or NULL
- * after logging why it cannot be used. */
+ * after logging why it cannot be used.
+ *
+ * The check that the library was started in this process runs after
+ * every dlopen that succeeds, not only when RTLD_NOLOAD finds it: a full
+ * dlopen also hands back an existing mapping, for instance when the same
+ * file was loaded under another name (a symbolic link, a hard link,
+ * another directory), and then the library's constructor does not run
+ * again to record this process. */
 static void *open_library(pam_handle_t *pamh, const char *path)
 {
 	void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
 
-	if (lib != NULL) {
-		loaded_pid_fn loaded_pid =
-			(loaded_pid_fn)dlsym(lib, "pam_totp_go_loaded_pid");
-		int forked = 0;
-		pid_t pid = loaded_pid != NULL ? loaded_pid(&forked) : -1;
+	if (lib == NULL) {
+		char dir[PATH_MAX];
+		const char *slash = strrchr(path, '/');
 
-		if (pid == getpid() && !forked)
-			return lib;
-		/* The library stays loaded: a Go library cannot be closed. */
-		pam_syslog(pamh, LOG_ERR,
-			   "error: authentication refused: %s was started in "
-			   "process %ld and this process (%ld) was forked from "
-			   "it afterwards; the Go runtime does not survive fork "
-			   "and calling it here would hang. The application "
-			   "must call pam_authenticate in the same process as "
-			   "before, or only in the child; never load "
-			   GO_LIBRARY " directly (as a PAM module or with "
-			   "LD_PRELOAD)", path, (long)pid, (long)getpid());
-		return NULL;
+		if (slash == NULL)
+			snprintf(dir, sizeof dir, ".");
+		else
+			snprintf(dir, sizeof dir, "%.*s",
+				 slash == path ? 1 : (int)(slash - path), path);
+		if (!safe_path(pamh, path, 0) || !safe_path(pamh, dir, 1))
+			return NULL;
+		lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		if (lib == NULL) {
+			pam_syslog(pamh, LOG_ERR, "error: cannot load %s: %s; "
+				   "reinstall pam-totp", path, dlerror());
+			return NULL;
+		}
 	}
-
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	if (slash == NULL)
-		snprintf(dir, sizeof dir, ".");
-	else
-		snprintf(dir, sizeof dir, "%.*s",
-			 slash == path ? 1 : (int)(slash - path), path);
-	if (!safe_path(pamh, path, 0) || !safe_path(pamh, dir, 1))
+	if (!started_here(pamh, lib, path))
 		return NULL;
-	lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (lib == NULL)
-		pam_syslog(pamh, LOG_ERR, "error: cannot load %s: %s; reinstall "
-			   "pam-totp", path, dlerror());
 	return lib;
 }
 

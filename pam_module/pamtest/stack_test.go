@@ -247,13 +247,68 @@ func TestPanicDoesNotCrossIntoC(t *testing.T) {
 	expect{result: "PAM_SUCCESS"}.check(t, f.ask("fine", u, code(en, 0)))
 }
 
+// A process forked after the Go library was started must not call into
+// it, however the child reaches the library: through the same path, or
+// through another loader beside a link to the same file, which the
+// dynamic linker resolves to the mapping the parent made. glibc finds
+// that mapping by the file's identity even with RTLD_NOLOAD; the last
+// case takes that away (pamdrv -N), so that only the check after the
+// full dlopen stands between the child and a hang.
 func TestForkAfterLoadIsRefused(t *testing.T) {
-	f := newFixture(t, "")
 	u := sysUser(t, "daemon")
-	en := f.enroll(u)
-	// The parent authenticates, which starts the Go runtime in it; its
-	// child then tries again.
-	tr := f.run(f.totp(""), u, "-a", code(en, 0), "-a", code(en, 1), "-F")
+	loader, golib := artifact(t, "pam_totp.so"), artifact(t, "pam_totp_go.so")
+	symlink := func(t *testing.T, target, name string) {
+		if err := os.Symlink(target, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name   string
+		link   func(t *testing.T, target, name string) // nil: the same path
+		noload bool                                    // pamdrv -N
+	}{
+		{"same path", nil, false},
+		{"symbolic link in another directory", symlink, false},
+		{"hard link in another directory", func(t *testing.T, target, name string) {
+			if err := os.Link(target, name); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"same path, RTLD_NOLOAD finds nothing", nil, true},
+		{"symbolic link, RTLD_NOLOAD finds nothing", symlink, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, "")
+			en := f.enroll(u)
+			first := dirOf(t, map[string]os.FileMode{loader: 0o755, golib: 0o644})
+			f.module = filepath.Join(first, "pam_totp.so")
+			parent, child := f.totp(""), "svc"
+			childLib := filepath.Join(first, "pam_totp_go.so")
+			if tt.link != nil {
+				second := dirOf(t, map[string]os.FileMode{loader: 0o755})
+				tt.link(t, childLib, filepath.Join(second, "pam_totp_go.so"))
+				childLib = filepath.Join(second, "pam_totp_go.so")
+				f.service("second", "auth required "+filepath.Join(second, "pam_totp.so")+
+					" config="+f.env.ConfigFile)
+				child = "second"
+			}
+			// The parent authenticates, which starts the Go runtime in
+			// it; its child then tries again.
+			args := []string{"-a", code(en, 0), "-a", code(en, 1), "-F", "-S", child}
+			if tt.noload {
+				args = append(args, "-N")
+			}
+			tr := f.run(parent, u, args...)
+			checkForkRefused(t, tr, childLib)
+		})
+	}
+}
+
+// checkForkRefused checks that the parent of a -F run logged in and its
+// child was refused, with one line naming the library at lib.
+func checkForkRefused(t *testing.T, tr *pamrun.Transcript, lib string) {
+	t.Helper()
 	if got := tr.Result(); got != "PAM_SUCCESS" {
 		t.Errorf("the parent's result = %s, want PAM_SUCCESS\n%s", got, tr)
 	}
@@ -263,8 +318,8 @@ func TestForkAfterLoadIsRefused(t *testing.T) {
 	}
 	var refused int
 	for _, l := range tr.Logs("pam_totp(") {
-		if strings.Contains(l.Text, "error: authentication refused: ") &&
-			strings.Contains(l.Text, "pam_totp_go.so was started in process ") &&
+		if strings.Contains(l.Text, "error: authentication refused: "+lib+
+			" was started in process ") &&
 			strings.Contains(l.Text, "was forked from it afterwards; "+
 				"the Go runtime does not survive fork") {
 			refused++
@@ -274,7 +329,7 @@ func TestForkAfterLoadIsRefused(t *testing.T) {
 		}
 	}
 	if refused != 1 {
-		t.Errorf("%d refusal lines, want 1\n%s", refused, tr)
+		t.Errorf("%d refusal lines naming %s, want 1\n%s", refused, lib, tr)
 	}
 	if len(tr.Prompts()) != 1 {
 		t.Errorf("prompts = %q, want only the parent's", tr.Prompts())

@@ -5,7 +5,7 @@
  * root nor a change to /etc/pam.d is needed.
  *
  *   pamdrv -d CONFDIR -s SERVICE [-u USER] [-r RHOST] [-a ANSWER]...
- *          [-q] [-n COUNT] [-F] [-B FILE]
+ *          [-q] [-n COUNT] [-W] [-F [-S SERVICE]] [-N] [-C] [-B FILE]
  *
  *   -a ANSWER  answer the next prompt with ANSWER (in order; a prompt with
  *              no answer left makes the conversation fail)
@@ -14,6 +14,12 @@
  *   -W         with -n, wait for a line on standard input before each
  *              authentication after the first
  *   -F         authenticate once, fork, and authenticate again in the child
+ *   -S SERVICE with -F, the child authenticates through SERVICE instead
+ *              (libpam reads that service's file anew)
+ *   -N         dlopen with RTLD_NOLOAD finds nothing, as if the library
+ *              asked for were mapped under none of the names it is asked
+ *              by; a full dlopen still returns the existing mapping
+ *              (builds with -DPAMDRV_CAPTURE_SYSLOG)
  *   -C         then call pam_setcred, pam_acct_mgmt, pam_open_session,
  *              pam_close_session and pam_chauthtok, printing each result
  *   -B FILE    benchmark: for each line "USER ANSWER" of FILE, set the user
@@ -33,6 +39,7 @@
  * lines do not mix. The exit status is 0 if the driver itself worked.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -177,6 +184,22 @@ void __syslog_chk(int pri, int flag, const char *fmt, ...)
 }
 #endif
 
+static int noload_misses;
+
+#ifdef PAMDRV_CAPTURE_SYSLOG
+/* This replaces dlopen for libpam and the modules, for -N. */
+void *dlopen(const char *file, int mode)
+{
+	static void *(*real)(const char *, int);
+
+	if (noload_misses && (mode & RTLD_NOLOAD) != 0)
+		return NULL;
+	if (real == NULL)
+		real = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
+	return real(file, mode);
+}
+#endif
+
 /* peak_rss_kb returns VmHWM from /proc/self/status, or -1. */
 static long peak_rss_kb(void)
 {
@@ -234,10 +257,10 @@ static int bench(pam_handle_t *pamh, int flags, const char *file)
 int main(int argc, char **argv)
 {
 	const char *confdir = NULL, *service = NULL, *user = NULL;
-	const char *rhost = NULL, *bench_file = NULL;
+	const char *rhost = NULL, *bench_file = NULL, *child_service = NULL;
 	int flags = 0, count = 1, fork_mode = 0, others = 0, wait_line = 0, opt;
 
-	while ((opt = getopt(argc, argv, "d:s:u:r:a:qn:WFCB:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:s:u:r:a:qn:WFS:NCB:")) != -1) {
 		switch (opt) {
 		case 'd': confdir = optarg; break;
 		case 's': service = optarg; break;
@@ -253,12 +276,15 @@ int main(int argc, char **argv)
 		case 'q': flags |= PAM_SILENT; break;
 		case 'n': count = atoi(optarg); break;
 		case 'F': fork_mode = 1; break;
+		case 'S': child_service = optarg; break;
+		case 'N': noload_misses = 1; break;
 		case 'C': others = 1; break;
 		case 'W': wait_line = 1; break;
 		case 'B': bench_file = optarg; break;
 		default:
 			fprintf(stderr, "usage: pamdrv -d CONFDIR -s SERVICE [-u USER] "
-				"[-r RHOST] [-a ANSWER]... [-q] [-n COUNT] [-W] [-F] [-C] [-B FILE]\n");
+				"[-r RHOST] [-a ANSWER]... [-q] [-n COUNT] [-W] [-F [-S SERVICE]] "
+				"[-N] [-C] [-B FILE]\n");
 			return 2;
 		}
 	}
@@ -303,6 +329,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (pid == 0) {
+			if (child_service != NULL &&
+			    pam_set_item(pamh, PAM_SERVICE, child_service) != PAM_SUCCESS) {
+				fprintf(stderr, "pamdrv: cannot set the service\n");
+				_exit(2);
+			}
 			rc = pam_authenticate(pamh, flags);
 			emit("child-result", code_name(rc));
 			_exit(0);
