@@ -52,6 +52,7 @@ type userStatus struct {
 	LastUsed    *time.Time `json:"last_used"`
 	Failures    int        `json:"failures"`
 	LockedUntil *time.Time `json:"locked_until"`
+	UntilUnlock bool       `json:"locked_until_unlock"` // only unlock ends it; LockedUntil is null
 	BackupCodes int        `json:"backup_codes_left"`
 	SecretBits  int        `json:"secret_bits"`
 	Error       string     `json:"error,omitempty"`
@@ -64,7 +65,9 @@ func timeOrNil(t time.Time) *time.Time {
 	return &t
 }
 
-func newUserStatus(st *store.State, now time.Time) userStatus {
+// newUserStatus returns what may be shown of st, locked out as lock says,
+// or not at all if lock is nil.
+func newUserStatus(st *store.State, lock *policy.LockedError) userStatus {
 	u := userStatus{
 		User:        st.User,
 		Issuer:      st.Issuer,
@@ -78,10 +81,20 @@ func newUserStatus(st *store.State, now time.Time) userStatus {
 		BackupCodes: len(st.Backup),
 		SecretBits:  8 * len(st.Secret),
 	}
-	if now.Before(st.LockedUntil) {
-		u.LockedUntil = &st.LockedUntil
+	if lock != nil {
+		u.LockedUntil = timeOrNil(lock.Until)
+		u.UntilUnlock = lock.UntilUnlock
 	}
 	return u
+}
+
+// showLockout returns the end of u's lockout, as status and list show it:
+// a time, unlock for a lockout that only an administrator can end, or none.
+func showLockout(u userStatus, unlock, none string) string {
+	if u.UntilUnlock {
+		return unlock
+	}
+	return showTime(u.LockedUntil, none)
 }
 
 // now is the time status and list compare lockouts with.
@@ -109,7 +122,7 @@ func (c *statusCmd) run(a *app, args []string) error {
 	if err != nil {
 		return notEnrolledHint(args[0], err)
 	}
-	u := newUserStatus(st, a.now())
+	u := newUserStatus(st, v.Lockout(st, a.now()))
 	if c.json {
 		return a.printJSON(u)
 	}
@@ -124,7 +137,8 @@ func (c *statusCmd) run(a *app, args []string) error {
 	fmt.Fprintf(w, "confirmed:\t%s\n", showTime(u.Confirmed, "no"))
 	fmt.Fprintf(w, "last used:\t%s\n", showTime(u.LastUsed, "never"))
 	fmt.Fprintf(w, "failures:\t%d\n", u.Failures)
-	fmt.Fprintf(w, "locked until:\t%s\n", showTime(u.LockedUntil, "not locked"))
+	unlock := fmt.Sprintf("an administrator unlocks the user ('%s unlock %s')", progName, u.User)
+	fmt.Fprintf(w, "locked until:\t%s\n", showLockout(u, unlock, "not locked"))
 	fmt.Fprintf(w, "backup codes left:\t%d\n", u.BackupCodes)
 	return w.Flush()
 }
@@ -183,7 +197,7 @@ func (c *listCmd) run(a *app, _ []string) error {
 			failed++
 			continue
 		}
-		list = append(list, newUserStatus(st, now))
+		list = append(list, newUserStatus(st, v.Lockout(st, now)))
 	}
 	if c.json {
 		err = a.printJSON(list)
@@ -202,15 +216,16 @@ func (c *listCmd) run(a *app, _ []string) error {
 
 func (a *app) printList(list []userStatus) error {
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(w, "USER\tALGORITHM\tDIGITS\tPERIOD\tCONFIRMED\tLAST USED\tFAILURES\tLOCKED UNTIL\tBACKUP CODES\n")
+	fmt.Fprintf(w, "USER\tALGORITHM\tDIGITS\tPERIOD\tCREATED\tCONFIRMED\tLAST USED\tFAILURES\tLOCKED UNTIL\tBACKUP CODES\n")
 	for _, u := range list {
 		if u.Error != "" {
 			fmt.Fprintf(w, "%s\terror: %s\n", u.User, u.Error)
 			continue
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%ds\t%s\t%s\t%d\t%s\t%d\n", u.User, u.Algorithm, u.Digits, u.Period,
-			showTime(u.Confirmed, "no"), showTime(u.LastUsed, "never"), u.Failures,
-			showTime(u.LockedUntil, "-"), u.BackupCodes)
+		fmt.Fprintf(w, "%s\t%s\t%d\t%ds\t%s\t%s\t%s\t%d\t%s\t%d\n", u.User, u.Algorithm, u.Digits, u.Period,
+			showTime(timeOrNil(u.Created), "-"), showTime(u.Confirmed, "no"),
+			showTime(u.LastUsed, "never"), u.Failures,
+			showLockout(u, "unlock", "-"), u.BackupCodes)
 	}
 	return w.Flush()
 }

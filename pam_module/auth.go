@@ -223,13 +223,12 @@ func (a *attempt) check(in string) outcome {
 	case errors.Is(err, policy.ErrWrongCode):
 		if errors.As(err, &locked) {
 			// This wrong code started a lockout.
-			a.h.warn(lockedMessage(locked.Until, time.Now()))
+			a.h.warn(lockoutMessage(locked, time.Now()))
 		}
 		return outcome{pamAuthErr, logNotice, "refused: " + err.Error(), true}
 	case errors.As(err, &locked):
-		a.h.warn(lockedMessage(locked.Until, time.Now()))
-		until := locked.Until.UTC().Format(time.RFC3339)
-		return outcome{pamMaxtries, logWarning, "refused: locked out until " + until, false}
+		a.h.warn(lockoutMessage(locked, time.Now()))
+		return outcome{pamMaxtries, logWarning, "refused: " + locked.Error(), false}
 	case errors.Is(err, policy.ErrReplayed):
 		a.h.warn("This code was already used. Wait for the next code and try again.")
 		return outcome{pamAuthErr, logNotice, "refused: code already used (replay)", true}
@@ -335,7 +334,17 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-// lockedMessage tells a locked-out user when to try again.
+// lockoutMessage tells a locked-out user when to try again, or that only
+// an administrator can end the lockout.
+func lockoutMessage(e *policy.LockedError, now time.Time) string {
+	if e.UntilUnlock {
+		return "Too many wrong codes. This account is locked until an administrator unlocks it."
+	}
+	return lockedMessage(e.Until, now)
+}
+
+// lockedMessage tells a user locked out until a given time when to try
+// again.
 func lockedMessage(until, now time.Time) string {
 	wait := max(until.Sub(now).Round(time.Second), time.Second)
 	at := until.Local()

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pam-totp/pam-totp/core/policy"
 )
 
 func TestSplitForward(t *testing.T) {
@@ -84,6 +86,19 @@ func TestLockedMessage(t *testing.T) {
 	}
 	if got := lockedMessage(now, now); !strings.Contains(got, "Try again in 1s") {
 		t.Errorf("lockedMessage at the end = %q, want at least 1s", got)
+	}
+}
+
+func TestLockoutMessage(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.Local)
+	until := now.Add(time.Minute)
+	if got, want := lockoutMessage(&policy.LockedError{Until: until}, now), lockedMessage(until, now); got != want {
+		t.Errorf("lockoutMessage(timed) = %q, want %q", got, want)
+	}
+	got := lockoutMessage(&policy.LockedError{UntilUnlock: true, Started: true}, now)
+	want := "Too many wrong codes. This account is locked until an administrator unlocks it."
+	if got != want {
+		t.Errorf("lockoutMessage(until an unlock) = %q, want %q", got, want)
 	}
 }
 

@@ -52,6 +52,10 @@ type Config struct {
 	// lockout without a success in between doubles it, up to LockoutMax.
 	LockoutDelay Duration `yaml:"lockout_delay"`
 	LockoutMax   Duration `yaml:"lockout_max"`
+	// FailureLimit is how many consecutive failed attempts, counted across
+	// lockouts, lock a user out until an administrator unlocks them (NIST
+	// SP 800-63B, section 5.2.2, allows at most 100).
+	FailureLimit int `yaml:"failure_limit"`
 
 	// BackupCodes is how many backup codes a user is given.
 	BackupCodes int `yaml:"backup_codes"`
@@ -79,6 +83,7 @@ func Default() *Config {
 		MaxFailures:  10,
 		LockoutDelay: Duration(time.Minute),
 		LockoutMax:   Duration(time.Hour),
+		FailureLimit: 100,
 		BackupCodes:  10,
 		Prompt:       "Verification code: ",
 		LockTimeout:  Duration(5 * time.Second),
@@ -222,9 +227,15 @@ func valueError(err error, value string) error {
 	return err
 }
 
-// maxLockout bounds lockout_max: a year, which is as good as "until an
-// administrator unlocks the user".
-const maxLockout = Duration(365 * 24 * time.Hour)
+// Bounds of the lockout keys. Below a second, lockout_delay would hardly
+// slow guessing down. A year of lockout_max is as good as "until an
+// administrator unlocks the user". NIST SP 800-63B, section 5.2.2, allows
+// at most 100 consecutive failures before the verifier stops accepting.
+const (
+	minLockoutDelay = Duration(time.Second)
+	maxLockout      = Duration(365 * 24 * time.Hour)
+	maxFailureLimit = 100
+)
 
 // Validate checks every value's range and every path's form.
 func (c *Config) Validate() error {
@@ -242,7 +253,7 @@ func (c *Config) Validate() error {
 		{"period", c.Period, otp.MinPeriod, otp.MaxPeriod},
 		{"secret_bytes", c.SecretBytes, otp.MinSecretSize, otp.MaxSecretSize},
 		{"window", c.Window, 0, 10},
-		{"max_failures", c.MaxFailures, 1, 100},
+		{"max_failures", c.MaxFailures, 1, maxFailureLimit},
 		{"backup_codes", c.BackupCodes, 0, 100},
 	}
 	for _, ch := range checks {
@@ -253,10 +264,15 @@ func (c *Config) Validate() error {
 	if err := c.Params().Validate(); err != nil {
 		return invalid([]string{"algorithm"}, "algorithm: %v", err)
 	}
-	if c.LockoutDelay <= 0 || c.LockoutMax < c.LockoutDelay {
+	if c.FailureLimit < c.MaxFailures || c.FailureLimit > maxFailureLimit {
+		return invalid([]string{"failure_limit", "max_failures"},
+			"failure_limit is %d: want max_failures (%d) to %d",
+			c.FailureLimit, c.MaxFailures, maxFailureLimit)
+	}
+	if c.LockoutDelay < minLockoutDelay || c.LockoutMax < c.LockoutDelay {
 		return invalid([]string{"lockout_delay", "lockout_max"},
-			"lockout_delay (%v) must be positive and at most lockout_max (%v)",
-			c.LockoutDelay, c.LockoutMax)
+			"lockout_delay (%v) must be at least %v and at most lockout_max (%v)",
+			c.LockoutDelay, minLockoutDelay, c.LockoutMax)
 	}
 	if c.LockoutMax > maxLockout {
 		return invalid([]string{"lockout_max"},

@@ -46,6 +46,7 @@ func TestDefault(t *testing.T) {
 		MaxFailures:  10,
 		LockoutDelay: config.Duration(time.Minute),
 		LockoutMax:   config.Duration(time.Hour),
+		FailureLimit: 100,
 		BackupCodes:  10,
 		Prompt:       "Verification code: ",
 		LockTimeout:  config.Duration(5 * time.Second),
@@ -139,6 +140,7 @@ func TestEveryKey(t *testing.T) {
 		MaxFailures:  5,
 		LockoutDelay: config.Duration(30 * time.Second),
 		LockoutMax:   config.Duration(12 * time.Hour),
+		FailureLimit: 50,
 		BackupCodes:  8,
 		Nullok:       true,
 		Prompt:       "Code from your authenticator app: ",
@@ -286,6 +288,10 @@ func TestValidate(t *testing.T) {
 		{"period", func(c *config.Config) { c.Period = 0 }, "period"},
 		{"window", func(c *config.Config) { c.Window = 100 }, "window is 100: want 0 to 10"},
 		{"lockout", func(c *config.Config) { c.LockoutMax = 0 }, "lockout_max"},
+		{"lockout delay", func(c *config.Config) { c.LockoutDelay = config.Duration(time.Millisecond) },
+			"lockout_delay (1ms) must be at least 1s"},
+		{"failure limit", func(c *config.Config) { c.FailureLimit = 101 },
+			"failure_limit is 101: want max_failures (10) to 100"},
 	}
 	for _, tt := range tests {
 		c := config.Default()
@@ -307,7 +313,9 @@ func TestLimits(t *testing.T) {
 	for _, in := range []string{
 		"digits: 6\nperiod: 15\nsecret_bytes: 16\nwindow: 0\nmax_failures: 1\nbackup_codes: 0\n",
 		"digits: 8\nperiod: 120\nsecret_bytes: 64\nwindow: 10\nmax_failures: 100\nbackup_codes: 100\n",
-		"lockout_delay: 1ns\nlockout_max: 1ns\nlock_timeout: 1ns\n",
+		"lockout_delay: 1s\nlockout_max: 1s\nlock_timeout: 1ns\n",
+		"max_failures: 1\nfailure_limit: 1\n",
+		"max_failures: 100\nfailure_limit: 100\n",
 		"lockout_delay: 1h\nlockout_max: 1h\nlock_timeout: 1m\n",
 		"prompt: " + strings.Repeat("x", 200) + "\n",
 		"prompt: ''\nissuer: ''\nnullok: false\n",

@@ -19,8 +19,12 @@
 //     doubled for each further lockout without a success between them, up
 //     to LockoutMax (RFC 4226, section 7.3). The count lives in the state
 //     file, so it holds across sessions, hosts' processes and reboots.
+//   - FailureLimit consecutive failures, counted across lockouts, lock the
+//     user out until an administrator unlocks them: guessing stops there
+//     (NIST SP 800-63B, section 5.2.2, allows at most 100).
 //   - A backup code is accepted once and then removed.
-//   - Any success resets the failure count and the lockouts.
+//   - Any success, and an administrator's unlock, resets the failure count
+//     and the lockouts.
 //
 // The window is the only allowance for drift: the policy does not learn a
 // user's clock skew. A learned skew would move the window, so that a code

@@ -30,19 +30,25 @@ var (
 	ErrAlreadyEnrolled = errors.New("user is already enrolled")
 )
 
-// LockedError means the user is locked out until Until. Started is true
-// when the attempt that returned it was a wrong code that started the
+// LockedError means the user is locked out until Until, or, if
+// UntilUnlock is true, until an administrator unlocks the user: the user
+// made FailureLimit consecutive failures, and Until is zero. Started is
+// true when the attempt that returned it was a wrong code that started the
 // lockout; the code was then checked, and the error matches ErrWrongCode
 // too.
 type LockedError struct {
-	Until   time.Time
-	Started bool
+	Until       time.Time
+	UntilUnlock bool
+	Started     bool
 }
 
 // Error says until when the user is locked out, and whether this attempt
 // started the lockout.
 func (e *LockedError) Error() string {
 	until := e.Until.UTC().Format(time.RFC3339)
+	if e.UntilUnlock {
+		until = "an administrator unlocks the user ('totpctl unlock')"
+	}
 	if e.Started {
 		return "wrong code; too many failures, locked out until " + until
 	}
@@ -141,8 +147,8 @@ func (v *Verifier) Verify(user, input string) (Result, error) {
 	// In UTC, as Enroll and Confirm store their times: a time in the local
 	// zone would make every login read the zone file to write the state.
 	now := v.now().UTC()
-	if now.Before(st.LockedUntil) {
-		return Result{}, &LockedError{Until: st.LockedUntil}
+	if locked := v.Lockout(st, now); locked != nil {
+		return Result{}, locked
 	}
 
 	if strings.TrimSpace(input) == "" {
@@ -223,22 +229,54 @@ func (v *Verifier) succeed(tx *store.Tx, st *store.State, now time.Time, res Res
 	return res, nil
 }
 
-// fail counts a failure, locks the user out after MaxFailures, and returns
-// the error to report: ErrWrongCode, a *LockedError that started the
-// lockout, or the store's error if the count could not be saved.
+// Lockout returns the lockout that st is under at now, or nil if there is
+// none. A user with FailureLimit consecutive failures is locked out until an
+// administrator unlocks them, whatever LockedUntil says.
+func (v *Verifier) Lockout(st *store.State, now time.Time) *LockedError {
+	if v.consecutiveFailures(st) >= v.Config.FailureLimit {
+		return &LockedError{UntilUnlock: true}
+	}
+	if now.Before(st.LockedUntil) {
+		return &LockedError{Until: st.LockedUntil}
+	}
+	return nil
+}
+
+// consecutiveFailures returns the failures since the last success or
+// unlock, across lockouts: each lockout ended a run of MaxFailures. The
+// state file keeps only the two counters, so a change of max_failures
+// changes this count, by at most the lockouts so far times the change. The
+// result is capped at FailureLimit so that no counter read from a file can
+// overflow it.
+func (v *Verifier) consecutiveFailures(st *store.State) int {
+	limit := v.Config.FailureLimit
+	if st.Lockouts >= limit || st.Failures >= limit {
+		return limit
+	}
+	return min(st.Lockouts*v.Config.MaxFailures+st.Failures, limit)
+}
+
+// fail counts a failure, locks the user out after MaxFailures, or until an
+// administrator unlocks them after FailureLimit, and returns the error to
+// report: ErrWrongCode, a *LockedError that started the lockout, or the
+// store's error if the count could not be saved.
 func (v *Verifier) fail(tx *store.Tx, st *store.State, now time.Time) error {
 	st.Failures++
-	locked := st.Failures >= v.Config.MaxFailures
-	if locked {
+	var locked *LockedError
+	if st.Failures >= v.Config.MaxFailures {
 		st.Lockouts++
 		st.LockedUntil = now.Add(v.lockoutDelay(st.Lockouts))
 		st.Failures = 0
+		locked = &LockedError{Until: st.LockedUntil, Started: true}
+	}
+	if v.consecutiveFailures(st) >= v.Config.FailureLimit {
+		locked = &LockedError{UntilUnlock: true, Started: true}
 	}
 	if err := tx.Save(st); err != nil {
 		return err
 	}
-	if locked {
-		return &LockedError{Until: st.LockedUntil, Started: true}
+	if locked != nil {
+		return locked
 	}
 	return ErrWrongCode
 }

@@ -307,6 +307,125 @@ func TestLockoutDelays(t *testing.T) {
 	}
 }
 
+// checkLockedUntilUnlock checks that user is locked out until an
+// administrator unlocks them: right codes are refused, now and a year from
+// now, and refusing them changes nothing on disk.
+func (f *fixture) checkLockedUntilUnlock(t *testing.T, user string, inputs ...string) {
+	t.Helper()
+	before := f.stateFile(t, user)
+	for _, later := range []time.Duration{0, 365 * 24 * time.Hour} {
+		f.clk.Add(later)
+		for _, input := range append(inputs, f.code(t, user, 0)) {
+			_, err := f.v.Verify(user, input)
+			var le *policy.LockedError
+			if !errors.As(err, &le) || !le.UntilUnlock || !le.Until.IsZero() || le.Started ||
+				errors.Is(err, policy.ErrWrongCode) {
+				t.Fatalf("Verify(%q) %v later = %v (%+v), want locked out until an unlock",
+					input, later, err, le)
+			}
+			if want := "locked out until an administrator unlocks the user ('totpctl unlock')"; err.Error() != want {
+				t.Fatalf("Verify(%q) = %q, want %q", input, err, want)
+			}
+		}
+	}
+	if !bytes.Equal(f.stateFile(t, user), before) {
+		t.Error("an attempt while locked out changed the state file")
+	}
+}
+
+// TestFailureLimit checks that FailureLimit consecutive failures, across
+// timed lockouts, lock the user out until an unlock, and not one fewer.
+func TestFailureLimit(t *testing.T) {
+	tests := []struct{ maxFailures, limit int }{
+		{10, 100}, // the defaults: the tenth lockout is the last
+		{3, 10},   // the limit falls between two timed lockouts
+		{4, 4},    // the first lockout is the last
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("max_failures %d, failure_limit %d", tt.maxFailures, tt.limit), func(t *testing.T) {
+			f := newFixture(t, func(c *config.Config) {
+				c.MaxFailures, c.FailureLimit = tt.maxFailures, tt.limit
+				c.BackupCodes = 1
+			})
+			e := f.enroll(t, "alice", policy.EnrollOptions{})
+			for i := 1; i < tt.limit; i++ {
+				err := f.refuse(t, "alice", "000000", policy.ErrWrongCode)
+				var le *policy.LockedError
+				if errors.As(err, &le) && le.UntilUnlock {
+					t.Fatalf("failure %d of %d: %v, want no lockout until an unlock yet", i, tt.limit, err)
+				}
+				if st := f.status(t, "alice"); f.clk.t.Before(st.LockedUntil) {
+					f.clk.t = st.LockedUntil // wait the timed lockout out
+				}
+			}
+
+			err := f.refuse(t, "alice", "000000", policy.ErrWrongCode)
+			var le *policy.LockedError
+			if !errors.As(err, &le) || !le.UntilUnlock || !le.Started || !errors.Is(err, policy.ErrLocked) {
+				t.Fatalf("failure %d of %d: %v, want the lockout until an unlock to start", tt.limit, tt.limit, err)
+			}
+			want := "wrong code; too many failures, locked out until an administrator unlocks the user"
+			if !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("error %q, want it to start with %q", err, want)
+			}
+			f.checkLockedUntilUnlock(t, "alice", e.BackupCodes[0])
+
+			if err := f.v.Unlock("alice"); err != nil {
+				t.Fatal(err)
+			}
+			f.accept(t, "alice", f.code(t, "alice", 0), policy.Result{Method: policy.TOTP})
+		})
+	}
+}
+
+// TestFailureLimitResets checks that a success or an unlock starts the count
+// of consecutive failures anew.
+func TestFailureLimitResets(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.MaxFailures, c.FailureLimit = 2, 5 })
+	f.enroll(t, "alice", policy.EnrollOptions{})
+	fail := func(n int) {
+		t.Helper()
+		for range n {
+			f.refuse(t, "alice", "000000", policy.ErrWrongCode)
+			if st := f.status(t, "alice"); f.clk.t.Before(st.LockedUntil) {
+				f.clk.t = st.LockedUntil
+			}
+		}
+	}
+	fail(4)
+	f.accept(t, "alice", f.code(t, "alice", 0), policy.Result{Method: policy.TOTP})
+	fail(4)
+	if err := f.v.Unlock("alice"); err != nil {
+		t.Fatal(err)
+	}
+	fail(4)
+	if _, err := f.v.Verify("alice", f.code(t, "alice", 1)); err != nil {
+		t.Fatalf("after 4 failures of 5: %v, want the code accepted", err)
+	}
+	fail(5)
+	f.clk.Add(30 * time.Second)
+	f.checkLockedUntilUnlock(t, "alice")
+}
+
+// TestFailureLimitLowered checks that lowering failure_limit under the
+// failures a user already made locks them out at once, and that the state
+// alone, read by another verifier, carries the lockout.
+func TestFailureLimitLowered(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.MaxFailures, c.FailureLimit = 3, 100 })
+	f.enroll(t, "alice", policy.EnrollOptions{})
+	for range 7 {
+		f.refuse(t, "alice", "000000", policy.ErrWrongCode)
+		if st := f.status(t, "alice"); f.clk.t.Before(st.LockedUntil) {
+			f.clk.t = st.LockedUntil
+		}
+	}
+	f.v.Config.FailureLimit = 7
+	f.checkLockedUntilUnlock(t, "alice")
+	if l := f.v.Lockout(f.status(t, "alice"), f.clk.t); l == nil || !l.UntilUnlock {
+		t.Errorf("Lockout = %+v, want until an unlock", l)
+	}
+}
+
 func TestSuccessResetsFailures(t *testing.T) {
 	f := newFixture(t, func(c *config.Config) { c.MaxFailures = 3 })
 	f.enroll(t, "alice", policy.EnrollOptions{})

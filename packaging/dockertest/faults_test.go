@@ -21,6 +21,7 @@ func (c *container) setConfig(t *testing.T, yaml string) {
 // method, checks that the right code is refused while locked, and that
 // 'totpctl unlock' lets the user back in.
 func TestLockout(t *testing.T) {
+	t.Parallel()
 	for _, m := range methods {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
@@ -66,6 +67,7 @@ func testLockout(t *testing.T, m method) {
 // needs the right code; one whose state file is damaged, or when the host
 // key is missing, is refused, not let through.
 func TestNullok(t *testing.T) {
+	t.Parallel()
 	for _, m := range methods {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()

@@ -159,6 +159,34 @@ func TestLockout(t *testing.T) {
 	expect{result: "PAM_SUCCESS"}.check(t, f.ask(svc, u, code(en, 0)))
 }
 
+// TestLockoutUntilUnlock checks that failure_limit consecutive failures
+// stop all guessing until an administrator unlocks the user.
+func TestLockoutUntilUnlock(t *testing.T) {
+	f := newFixture(t, "max_failures: 2\nfailure_limit: 2")
+	u := sysUser(t, "daemon")
+	en := f.enroll(u)
+	svc := f.totp("")
+	wrong := code(en, 7)
+	expect{result: "PAM_AUTH_ERR", prompts: []string{prompt}}.check(t, f.ask(svc, u, wrong))
+	expect{
+		result:  "PAM_AUTH_ERR",
+		log:     "refused: wrong code; too many failures, locked out until an administrator unlocks the user",
+		prompts: []string{prompt},
+		errors:  []string{"Too many wrong codes. This account is locked until an administrator unlocks it."},
+	}.check(t, f.ask(svc, u, wrong))
+	expect{
+		result:  "PAM_MAXTRIES",
+		log:     "refused: locked out until an administrator unlocks the user ('totpctl unlock')",
+		prompts: []string{prompt},
+		errors:  []string{"This account is locked until an administrator unlocks it."},
+	}.check(t, f.ask(svc, u, code(en, 0)))
+
+	if err := mustVerifier(t, f).Unlock(u); err != nil {
+		t.Fatal(err)
+	}
+	expect{result: "PAM_SUCCESS"}.check(t, f.ask(svc, u, code(en, 0)))
+}
+
 func TestNotEnrolled(t *testing.T) {
 	u := sysUser(t, "daemon")
 	t.Run("nullok argument", func(t *testing.T) {
