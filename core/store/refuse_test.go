@@ -166,7 +166,7 @@ func refusals() []refusal {
 		keySize    = "exactly 32 bytes"
 		link       = "symbolic link"
 		notRegular = "not a regular file"
-		owner      = "owned by uid"
+		owner      = "owned by uid 65534, not root; fix with: chown root "
 	)
 	rs := []refusal{
 		badState("magic first byte", flipAt(at(0)), notState),

@@ -145,12 +145,25 @@ func checkOwner(path string, fi fs.FileInfo, uid int, badBits fs.FileMode, what 
 		return &UnsafeError{path, "cannot read its owner"}
 	}
 	if int(st.Uid) != uid {
-		return &UnsafeError{path, fmt.Sprintf("owned by uid %d, not %d; fix with: chown %d %s", st.Uid, uid, uid, path)}
+		return &UnsafeError{path, ownerProblem(path, st.Uid, uid)}
 	}
 	if fi.Mode().Perm()&badBits != 0 {
 		return &UnsafeError{path, fmt.Sprintf("mode %04o is %s; fix with: chmod go-rwx %s", fi.Mode().Perm(), what, path)}
 	}
 	return nil
+}
+
+// ownerProblem says that path is owned by owner, not by uid, the user the
+// process runs as, and how to fix it. The fix names root whatever uid is:
+// the module and totpctl must run as root, and telling a process of another
+// user to chown root's files to itself would hand them over.
+func ownerProblem(path string, owner uint32, uid int) string {
+	if uid == 0 {
+		return fmt.Sprintf("owned by uid %d, not root; fix with: chown root %s", owner, path)
+	}
+	return fmt.Sprintf("owned by uid %d, and this process runs as uid %d, not root: "+
+		"the module and totpctl must run as root, with the file owned by root (chown root %s)",
+		owner, uid, path)
 }
 
 // openFile opens path for reading without following a symbolic link, and
