@@ -6,6 +6,7 @@ package pamtest
 import (
 	"context"
 	"encoding/base32"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -268,16 +269,31 @@ func matchAll(t *testing.T, what string, got, want []string) {
 	}
 }
 
-// noneOf fails if any log line contains one of secrets.
+// noneOf fails if any log line holds one of secrets, as it is or in a
+// form that a careless log line might give it: base32, as in a key URI or
+// totpctl's output (either case, with or without padding), or hex.
 func noneOf(t *testing.T, tr *pamrun.Transcript, secrets ...string) {
 	t.Helper()
 	for _, l := range tr.All("log") {
 		for _, s := range secrets {
-			if s != "" && strings.Contains(l, s) {
-				t.Errorf("log line %q contains the secret %q", l, s)
+			for _, form := range secretForms(s) {
+				if strings.Contains(l, form) {
+					t.Errorf("log line %q contains the secret %q (as %q)", l, s, form)
+				}
 			}
 		}
 	}
+}
+
+// secretForms returns s and the encodings of it that noneOf looks for.
+func secretForms(s string) []string {
+	if s == "" {
+		return nil
+	}
+	b32 := base32.StdEncoding.EncodeToString([]byte(s))
+	bare := strings.TrimRight(b32, "=")
+	return []string{s, b32, bare, strings.ToLower(b32), strings.ToLower(bare),
+		hex.EncodeToString([]byte(s)), strings.ToUpper(hex.EncodeToString([]byte(s)))}
 }
 
 // entries lists the state directory.

@@ -239,9 +239,14 @@ func TestPanicDoesNotCrossIntoC(t *testing.T) {
 	}
 	want := "error: internal error, authentication refused: " +
 		"assignment to entry in nil map; at main.runHooks ("
-	for _, l := range tr.Logs("pam_totp(") {
-		if !strings.Contains(l.Text, want) {
-			t.Errorf("log line %q does not report the panic and where it happened", l.Text)
+	logs := tr.Logs("pam_totp(")
+	if len(logs) != 2 {
+		t.Errorf("pam_totp logged %d lines, want one for each panic\n%s", len(logs), tr)
+	}
+	for _, l := range logs {
+		if !strings.Contains(l.Text, want) || l.Priority != 3 {
+			t.Errorf("log line %q (priority %d) does not report the panic and where it "+
+				"happened at LOG_ERR", l.Text, l.Priority)
 		}
 	}
 	expect{result: "PAM_SUCCESS"}.check(t, f.ask("fine", u, code(en, 0)))
@@ -384,6 +389,8 @@ func TestLoaderErrors(t *testing.T) {
 
 // The entry points other than authentication are answered by the loader
 // alone: with no Go library beside it, they still answer and log nothing.
+// Called directly, each returns the loader's own code; in a stack, none
+// of them spoils the stack's result.
 func TestOtherEntryPointsStayInC(t *testing.T) {
 	f := newFixture(t, "")
 	u := sysUser(t, "daemon")
@@ -394,7 +401,19 @@ func TestOtherEntryPointsStayInC(t *testing.T) {
 		lines = append(lines, typ+" required {module}", typ+" required pam_permit.so")
 	}
 	f.service("svc", lines...)
-	tr := f.run("svc", u, "-n", "0", "-C")
+	tr := f.run("svc", u, "-n", "0", "-C", "-M", f.module)
+
+	want := []string{
+		"pam_sm_setcred PAM_SUCCESS", // so that pam_totp alone can be the auth stack
+		"pam_sm_acct_mgmt PAM_IGNORE",
+		"pam_sm_open_session PAM_IGNORE",
+		"pam_sm_close_session PAM_IGNORE",
+		"pam_sm_chauthtok PAM_IGNORE", // the preliminary check
+		"pam_sm_chauthtok PAM_IGNORE", // the update
+	}
+	if got := tr.All("module-result"); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("the loader's own results = %q, want %q\n%s", got, want, tr)
+	}
 	for _, kind := range []string{"setcred-result", "acct-result", "open-session-result",
 		"close-session-result", "chauthtok-result"} {
 		if got := tr.All(kind); len(got) != 1 || got[0] != "PAM_SUCCESS" {

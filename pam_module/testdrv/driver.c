@@ -5,7 +5,8 @@
  * root nor a change to /etc/pam.d is needed.
  *
  *   pamdrv -d CONFDIR -s SERVICE [-u USER] [-r RHOST] [-a ANSWER]...
- *          [-q] [-n COUNT] [-W] [-F [-S SERVICE]] [-N] [-C] [-B FILE]
+ *          [-q] [-n COUNT] [-W] [-F [-S SERVICE]] [-N] [-C] [-M MODULE]
+ *          [-B FILE]
  *
  *   -a ANSWER  answer the next prompt with ANSWER (in order; a prompt with
  *              no answer left makes the conversation fail)
@@ -22,6 +23,10 @@
  *              (builds with -DPAMDRV_CAPTURE_SYSLOG)
  *   -C         then call pam_setcred, pam_acct_mgmt, pam_open_session,
  *              pam_close_session and pam_chauthtok, printing each result
+ *   -M MODULE  then load MODULE and call its pam_sm_setcred,
+ *              pam_sm_acct_mgmt, pam_sm_open_session, pam_sm_close_session
+ *              and pam_sm_chauthtok (preliminary check, then update)
+ *              directly with the handle, printing what each returns
  *   -B FILE    benchmark: for each line "USER ANSWER" of FILE, set the user
  *              and authenticate with the same handle, timing each call
  *
@@ -30,6 +35,7 @@
  *   result NAME          the return of pam_authenticate
  *   child-result NAME    the same, in the child of -F
  *   setcred-result NAME, acct-result NAME, ... (with -C)
+ *   module-result FUNCTION NAME (with -M)
  *   log PRIORITY TEXT    a syslog line (builds with -DPAMDRV_CAPTURE_SYSLOG)
  *   bench NANOSECONDS NAME (with -B)
  *   peak-rss KILOBYTES   at the end: the process's peak resident set size
@@ -51,6 +57,7 @@
 #include <unistd.h>
 
 #include <security/pam_appl.h>
+#include <security/pam_modules.h> /* PAM_PRELIM_CHECK, for -M */
 
 #define MAX_ANSWERS 64
 
@@ -223,6 +230,40 @@ static long long now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* call_module calls the entry points of the module at path other than
+ * pam_sm_authenticate, with pamh and no arguments. */
+static int call_module(pam_handle_t *pamh, int flags, const char *path)
+{
+	typedef int (*sm_fn)(pam_handle_t *, int, int, const char **);
+	static const struct {
+		const char *name;
+		int flags;
+	} calls[] = {
+		{"pam_sm_setcred", PAM_ESTABLISH_CRED},
+		{"pam_sm_acct_mgmt", 0},
+		{"pam_sm_open_session", 0},
+		{"pam_sm_close_session", 0},
+		{"pam_sm_chauthtok", PAM_PRELIM_CHECK},
+		{"pam_sm_chauthtok", PAM_UPDATE_AUTHTOK},
+	};
+	void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+
+	if (lib == NULL) {
+		fprintf(stderr, "pamdrv: %s\n", dlerror());
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+		sm_fn fn = (sm_fn)dlsym(lib, calls[i].name);
+		char out[128];
+		snprintf(out, sizeof out, "%s %s", calls[i].name,
+			 fn == NULL ? "missing" :
+			 code_name(fn(pamh, calls[i].flags | flags, 0, NULL)));
+		emit("module-result", out);
+	}
+	dlclose(lib);
+	return 0;
+}
+
 static int bench(pam_handle_t *pamh, int flags, const char *file)
 {
 	FILE *f = fopen(file, "r");
@@ -258,9 +299,10 @@ int main(int argc, char **argv)
 {
 	const char *confdir = NULL, *service = NULL, *user = NULL;
 	const char *rhost = NULL, *bench_file = NULL, *child_service = NULL;
+	const char *module = NULL;
 	int flags = 0, count = 1, fork_mode = 0, others = 0, wait_line = 0, opt;
 
-	while ((opt = getopt(argc, argv, "d:s:u:r:a:qn:WFS:NCB:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:s:u:r:a:qn:WFS:NCM:B:")) != -1) {
 		switch (opt) {
 		case 'd': confdir = optarg; break;
 		case 's': service = optarg; break;
@@ -279,12 +321,13 @@ int main(int argc, char **argv)
 		case 'S': child_service = optarg; break;
 		case 'N': noload_misses = 1; break;
 		case 'C': others = 1; break;
+		case 'M': module = optarg; break;
 		case 'W': wait_line = 1; break;
 		case 'B': bench_file = optarg; break;
 		default:
 			fprintf(stderr, "usage: pamdrv -d CONFDIR -s SERVICE [-u USER] "
 				"[-r RHOST] [-a ANSWER]... [-q] [-n COUNT] [-W] [-F [-S SERVICE]] "
-				"[-N] [-C] [-B FILE]\n");
+				"[-N] [-C] [-M MODULE] [-B FILE]\n");
 			return 2;
 		}
 	}
@@ -322,6 +365,8 @@ int main(int argc, char **argv)
 		emit("close-session-result", code_name(pam_close_session(pamh, flags)));
 		emit("chauthtok-result", code_name(pam_chauthtok(pamh, flags)));
 	}
+	if (module != NULL && status == 0)
+		status = call_module(pamh, flags, module);
 	if (fork_mode) {
 		pid_t pid = fork();
 		if (pid < 0) {

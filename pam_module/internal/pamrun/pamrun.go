@@ -122,7 +122,7 @@ func CompileDriver(dir string, capture bool) (string, error) {
 		args = append(args, "-DPAMDRV_CAPTURE_SYSLOG")
 	}
 	args = append(args, "-O2", "-Wall", "-Wextra", "-Werror", "-o", out,
-		filepath.Join(root, "pam_module/testdrv/driver.c"), "-lpam")
+		filepath.Join(root, "pam_module/testdrv/driver.c"), "-lpam", "-ldl")
 	return out, cc(args...)
 }
 
