@@ -17,6 +17,13 @@ type runner interface {
 	run(a *app, args []string) error
 }
 
+// checker is a runner that checks its options and arguments further before
+// it runs, so that misuse is reported as such, with exit status 2, even by
+// a user who is not root and without reading the configuration.
+type checker interface {
+	check(args []string) error
+}
+
 // spec describes a command for the dispatcher and its usage text.
 type spec struct {
 	name     string

@@ -67,14 +67,27 @@ func (c *enrollCmd) define(fs *flag.FlagSet) {
 	fs.BoolVar(&c.json, "json", false, "print one JSON object on standard output and nothing else; implies --no-confirm")
 }
 
-// params returns the configured parameters with the options applied.
-func (c *enrollCmd) params(p otp.Params) (otp.Params, error) {
+// check refuses code parameters that are never valid.
+func (c *enrollCmd) check([]string) error {
 	if c.algorithm != "" {
-		alg, err := otp.ParseAlgorithm(c.algorithm)
-		if err != nil {
-			return p, misuse("enroll", "--algorithm: %q is not SHA1, SHA256 or SHA512", c.algorithm)
+		if _, err := otp.ParseAlgorithm(c.algorithm); err != nil {
+			return misuse("enroll", "--algorithm: %q is not SHA1, SHA256 or SHA512", c.algorithm)
 		}
-		p.Algorithm = alg
+	}
+	if c.digits != 0 && (c.digits < otp.MinDigits || c.digits > otp.MaxDigits) {
+		return misuse("enroll", "--digits %d: want 6, 7 or 8", c.digits)
+	}
+	if c.period != 0 && (c.period < otp.MinPeriod || c.period > otp.MaxPeriod) {
+		return misuse("enroll", "--period %d: want %d to %d seconds", c.period, otp.MinPeriod, otp.MaxPeriod)
+	}
+	return nil
+}
+
+// params returns the configured parameters with the options applied, which
+// check has accepted.
+func (c *enrollCmd) params(p otp.Params) otp.Params {
+	if c.algorithm != "" {
+		p.Algorithm, _ = otp.ParseAlgorithm(c.algorithm)
 	}
 	if c.digits != 0 {
 		p.Digits = c.digits
@@ -82,13 +95,7 @@ func (c *enrollCmd) params(p otp.Params) (otp.Params, error) {
 	if c.period != 0 {
 		p.Period = c.period
 	}
-	if p.Digits < otp.MinDigits || p.Digits > otp.MaxDigits {
-		return p, misuse("enroll", "--digits %d: want 6, 7 or 8", p.Digits)
-	}
-	if p.Period < otp.MinPeriod || p.Period > otp.MaxPeriod {
-		return p, misuse("enroll", "--period %d: want %d to %d seconds", p.Period, otp.MinPeriod, otp.MaxPeriod)
-	}
-	return p, nil
+	return p
 }
 
 func (c *enrollCmd) run(a *app, args []string) error {
@@ -97,10 +104,7 @@ func (c *enrollCmd) run(a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := c.params(cfg.Params())
-	if err != nil {
-		return err
-	}
+	p := c.params(cfg.Params())
 	v, err := a.verifier()
 	if err != nil {
 		return err

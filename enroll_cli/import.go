@@ -60,13 +60,18 @@ func (c *importCmd) define(fs *flag.FlagSet) {
 	fs.BoolVar(&c.json, "json", false, "print one JSON object on standard output: the user, the parameters and any new backup codes")
 }
 
-func (c *importCmd) run(a *app, args []string) error {
+// check refuses FILE and --uri together, and neither.
+func (c *importCmd) check(args []string) error {
 	if c.uri != "" && len(args) != 1 {
 		return misuse("import", "import --uri takes the user name only")
 	}
 	if c.uri == "" && len(args) != 2 {
 		return misuse("import", "import: missing FILE (or give --uri URI)")
 	}
+	return nil
+}
+
+func (c *importCmd) run(a *app, args []string) error {
 	name := args[0]
 	v, err := a.verifier()
 	if err != nil {

@@ -122,6 +122,11 @@ func (a *app) main(args []string) int {
 	if err := sp.checkArgs(pos); err != nil {
 		return a.fail(err)
 	}
+	if c, ok := r.(checker); ok {
+		if err := c.check(pos); err != nil {
+			return a.fail(err)
+		}
+	}
 	if os.Geteuid() != 0 {
 		a.printf("must be run as root: only root may read the host key and the state files; nothing was changed (try: sudo %s %s)",
 			progName, strings.Join(os.Args[1:], " "))
