@@ -1,6 +1,7 @@
 package pamtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -26,21 +27,48 @@ func inNamespace(t *testing.T, binds [][2]string, stdin string, args ...string) 
 	}
 	// sudo's time stamps and the login records stay in the namespace.
 	script += "[ -d /run/sudo ] && mount -t tmpfs -o mode=0711 tmpfs /run/sudo\n"
-	script += "for f in /var/log/wtmp /var/log/btmp /var/log/lastlog; do\n" +
-		"  [ -e $f ] || continue\n" +
-		"  copy=\"$PAMTEST_DIR/$(basename $f)\"; : > \"$copy\"; mount --bind \"$copy\" $f\n" +
-		"done\nset +e\nexec \"$@\"\n"
+	script += isolateRecords(filepath.Dir(binds[0][0])) + "set +e\nexec \"$@\"\n"
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
 	unshare := []string{"--mount", "--propagation", "private", "sh", "-c", script, "sh"}
 	cmd := exec.CommandContext(ctx, "unshare", append(unshare, args...)...)
-	cmd.Env = append(os.Environ(), "PAMTEST_DIR="+filepath.Dir(binds[0][0]))
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("%s did not finish: %v\n%s", strings.Join(args, " "), ctx.Err(), out)
 	}
 	return string(out), err
+}
+
+// loginRecords are where sshd, login and su record logins (wtmp, utmp,
+// lastlog) and failed logins (btmp). None of them creates a record file
+// that does not exist.
+var loginRecords = []string{"/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog", "/run/utmp"}
+
+// isolateRecords returns shell commands that, run in a private mount
+// namespace, mount over each login record that exists an empty copy in
+// dir with the same owner and mode, so that the records of the programs
+// run there stay in dir and the system's are left alone.
+func isolateRecords(dir string) string {
+	var b strings.Builder
+	for _, f := range loginRecords {
+		c := filepath.Join(dir, filepath.Base(f))
+		fmt.Fprintf(&b, "if [ -e %[1]s ]; then : > %[2]q; chown --reference=%[1]s %[2]q; "+
+			"chmod --reference=%[1]s %[2]q; mount --bind %[2]q %[1]s; fi\n", f, c)
+	}
+	return b.String()
+}
+
+// notRecorded fails if one of the system's login records holds user, a
+// name made for the test and so in no record of the system before it.
+func notRecorded(t *testing.T, user string) {
+	t.Helper()
+	for _, f := range []string{"/var/log/wtmp", "/var/log/btmp", "/run/utmp"} {
+		data, err := os.ReadFile(f)
+		if err == nil && bytes.Contains(data, []byte(user)) {
+			t.Errorf("%s records user %s: the test wrote to the system's login records", f, user)
+		}
+	}
 }
 
 // The module in sudo, su and login, each reading a PAM service file that
@@ -125,6 +153,8 @@ func TestSudoSuLogin(t *testing.T) {
 			t.Errorf("login with a wrong code: %v, want refused\n%s", err, out)
 		}
 	})
+
+	notRecorded(t, u)
 }
 
 // loginScript drives login(1) on a terminal: user name, then the code; it

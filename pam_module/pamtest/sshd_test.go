@@ -133,11 +133,14 @@ func testUser(t *testing.T) string {
 
 // sshServer is an sshd of our own: a copy of /usr/sbin/sshd under a name of
 // its own, so that it reads its own PAM service file /etc/pam.d/<name>
-// (OpenSSH up to 9.7 takes the service name from its program name).
+// (OpenSSH up to 9.7 takes the service name from its program name). It
+// runs in a private mount namespace in which copies in records stand in
+// for the system's login records (see isolateRecords).
 type sshServer struct {
-	port int
-	bin  string
-	log  *lockedBuffer
+	port    int
+	bin     string
+	records string
+	log     *lockedBuffer
 }
 
 type lockedBuffer struct {
@@ -163,7 +166,11 @@ func (l *lockedBuffer) String() string {
 func startSSHD(t *testing.T, dir, modulePath, moduleArgs, methods string) *sshServer {
 	t.Helper()
 	name := "sshd-pamtotp-" + randomHex(4)
-	s := &sshServer{bin: filepath.Join(dir, name), log: &lockedBuffer{}}
+	s := &sshServer{bin: filepath.Join(dir, name), records: filepath.Join(dir, name+"-records"),
+		log: &lockedBuffer{}}
+	if err := os.Mkdir(s.records, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	copyFile(t, "/usr/sbin/sshd", s.bin, 0o755)
 	pamFile := filepath.Join("/etc/pam.d", name)
 	service := fmt.Sprintf(`# Written by pam-totp's sshd test; removed when the test ends.
@@ -208,7 +215,10 @@ LogLevel VERBOSE
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(s.bin, "-D", "-e", "-f", cfgFile)
+	// unshare, then sh, become sshd with exec, in the new namespace.
+	script := "set -e\n" + isolateRecords(s.records) + "exec \"$@\"\n"
+	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", script,
+		"sh", s.bin, "-D", "-e", "-f", cfgFile)
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -230,6 +240,23 @@ LogLevel VERBOSE
 	})
 	s.waitReady(t)
 	return s
+}
+
+// recorded checks that the copy of the login record file name (as
+// "btmp") holds user, if the system has that file: the records that sshd
+// makes do reach the copies.
+func (s *sshServer) recorded(t *testing.T, name, user string) {
+	t.Helper()
+	if _, err := os.Stat("/var/log/" + name); err != nil {
+		return
+	}
+	data, err := os.ReadFile(filepath.Join(s.records, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte(user)) {
+		t.Errorf("the copy of %s holds no record of %s; does sshd write elsewhere?", name, user)
+	}
 }
 
 func freePort(t *testing.T) int {
@@ -347,7 +374,7 @@ func (s *sshServer) sshLogin(t *testing.T, user, code, key string, timeout time.
 func TestSSHD(t *testing.T) {
 	requireRoot(t, "runs a real sshd and creates a system user")
 	requireTools(t, "/usr/sbin/sshd", "ssh", "sshpass", "ssh-keygen", "useradd", "userdel",
-		"oathtool")
+		"oathtool", "unshare")
 	module := artifact(t, "pam_totp.so")
 	artifact(t, "pam_totp_go.so")
 	dir := tempDir(t)
@@ -395,6 +422,7 @@ func TestSSHD(t *testing.T) {
 		if n := failures(t); n != 1 {
 			t.Errorf("after a wrong code: failures = %d, want 1", n)
 		}
+		s.recorded(t, "btmp", u)
 
 		l = s.sshLogin(t, u, right, "", loginTimeout)
 		if l.ok || l.timeout {
@@ -476,6 +504,10 @@ func TestSSHD(t *testing.T) {
 				"it must be loaded only in the child that authenticates", maps.golib)
 		}
 	})
+
+	// sshd ran in a namespace of its own, so its login records went to
+	// copies; the system's do not know the user.
+	notRecorded(t, u)
 
 	// The negative control: the same login as above through the Go
 	// library loaded directly as the PAM module, as it must never be. sshd
