@@ -7,9 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"os/signal"
 	"os/user"
 	"strings"
+	"sync"
+	"syscall"
 
 	"github.com/pam-totp/pam-totp/core/otp"
 	"github.com/pam-totp/pam-totp/core/policy"
@@ -26,10 +30,11 @@ are shown only this once.
 
 When standard input is a terminal, enroll then asks for a code from the app
 and writes the enrollment only once a code is right, so that a secret
-scanned or typed in wrong locks no one out. It allows 3 tries; Ctrl-D
-aborts without writing anything. With --no-confirm, --json or input that is
-not a terminal, the enrollment is written at once and confirmed by the
-first code used to log in.
+scanned or typed in wrong locks no one out. It allows 3 tries; Ctrl-D,
+Ctrl-C or a hang-up of the terminal abort without writing anything, and
+remove the --qr-png image. With --no-confirm, --json or input that is not a
+terminal, the enrollment is written at once and confirmed by the first code
+used to log in.
 
 An existing enrollment is never replaced without --force. The code
 parameters default to those of the configuration. Google Authenticator
@@ -153,14 +158,64 @@ func (c *enrollCmd) activate(a *app, v *policy.Verifier, e *policy.Enrollment) e
 	if err := a.printEnrollment(e); err != nil {
 		return err
 	}
+	// On an error the signals stay caught until run has removed the image.
+	stop := a.abortOnSignal(c.qrPNG)
 	if err := a.confirm(v, e); err != nil {
 		return err
 	}
+	stop()
 	if err := a.save(v, e, c.force); err != nil {
 		return err
 	}
 	a.printf("%s is enrolled and confirmed", e.State.User)
 	return nil
+}
+
+// abortOnSignal makes an interrupt (Ctrl-C), a hang-up of the terminal or
+// a termination signal end totpctl with exit status 1 until stop is called,
+// after removing the QR code image at png, if any: the signals' default
+// action would end it at once and leave the image, which holds the secret,
+// behind.
+func (a *app) abortOnSignal(png string) (stop func()) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGHUP, syscall.SIGTERM)
+	var mu sync.Mutex // held from a signal to the exit, or by stop
+	stopped := false
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-sigs:
+			mu.Lock()
+			if stopped {
+				mu.Unlock()
+				return
+			}
+			fmt.Fprintln(a.stderr)
+			a.printf("aborted (%v): nothing was written%s", sig, removePNG(png))
+			os.Exit(exitFailed)
+		case <-done:
+		}
+	}()
+	return func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		signal.Stop(sigs)
+		close(done)
+	}
+}
+
+// removePNG removes the QR code image at png, if any, and says how that
+// went, for a message that ends with it.
+func removePNG(png string) string {
+	if png == "" {
+		return ""
+	}
+	err := os.Remove(png)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Sprintf("; %v: remove it, it holds the secret", err)
+	}
+	return "; " + png + " is removed"
 }
 
 // confirmTries is how many codes confirm accepts before giving up.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,6 +71,10 @@ func startSession(t *testing.T, config string, args ...string) *session {
 	defer out.Close()
 	s.cmd = exec.Command(totpctlBinary(t), append([]string{"--config", config}, args...)...)
 	s.cmd.Stdin, s.cmd.Stdout = slave, out
+	// The terminal is totpctl's controlling terminal, as in a login
+	// session: Ctrl-C typed on it interrupts totpctl, and closing it hangs
+	// totpctl up.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	errPipe, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -242,6 +247,38 @@ func TestEnrollNeverConfirmed(t *testing.T) {
 	run(t, 1, config, "status", "alice")
 	if _, err := os.Stat(png); err == nil {
 		t.Errorf("the QR code image of an enrollment never written is left behind")
+	}
+}
+
+// TestEnrollInterrupted checks that Ctrl-C and a hang-up of the terminal at
+// the confirmation prompt write nothing and leave no QR code image behind.
+func TestEnrollInterrupted(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(s *session)
+		msg  string
+	}{
+		{"Ctrl-C", func(s *session) { s.typeText("\x03") }, "aborted (interrupt)"},
+		{"hang-up", func(s *session) { s.master.Close() }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			config := newSetup(t)
+			png := filepath.Join(t.TempDir(), "alice.png")
+			s := startSession(t, config, "enroll", "--qr-png", png, "alice")
+			s.expect(confirmPrompt)
+			if _, err := os.Stat(png); err != nil {
+				t.Fatalf("no QR code image while enroll asks for a code: %v", err)
+			}
+			tc.end(s)
+			status, stderr, _ := s.wait()
+			if status != 1 || !strings.Contains(stderr, tc.msg) {
+				t.Fatalf("exit status %d, want 1 and %q; stderr:\n%s", status, tc.msg, stderr)
+			}
+			if _, err := os.Stat(png); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the QR code image is left behind (%v)", err)
+			}
+			run(t, 1, config, "status", "alice")
+		})
 	}
 }
 
