@@ -11,6 +11,14 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 )
 
+// QR codes are made with github.com/skip2/go-qrcode, chosen because it is
+// pure Go with no dependencies beyond the standard library, small enough to
+// read, widely used, and encodes on this machine: the URI holds the secret,
+// which must never go to a web service to be drawn. It is stable rather
+// than active: it has no tagged release, and the version used, a commit of
+// June 2020, is still its latest. The tests decode what it makes with
+// zbarimg and gozxing, independent decoders.
+
 // quietZone is the light margin around a QR code, in modules: the four
 // that ISO/IEC 18004 asks for.
 const quietZone = 4
