@@ -83,7 +83,8 @@ func (c *enrollCmd) check([]string) error {
 		return misuse("enroll", "--digits %d: want 6, 7 or 8", c.digits)
 	}
 	if c.period != 0 && (c.period < otp.MinPeriod || c.period > otp.MaxPeriod) {
-		return misuse("enroll", "--period %d: want %d to %d seconds", c.period, otp.MinPeriod, otp.MaxPeriod)
+		return misuse("enroll", "--period %d: want %d to %d seconds",
+			c.period, otp.MinPeriod, otp.MaxPeriod)
 	}
 	return nil
 }

@@ -226,7 +226,8 @@ func cmdSealedBy(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	_, err = s.Load(args[0])
 	if (err == nil) == neg {
-		ts.Fatalf("%s's state file opens with %s: %v, want %v (%v)", args[0], args[1], err == nil, !neg, err)
+		ts.Fatalf("%s's state file opens with %s: %v, want %v (%v)",
+			args[0], args[1], err == nil, !neg, err)
 	}
 }
 
