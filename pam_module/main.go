@@ -53,6 +53,7 @@ func init() {
 //export pam_totp_go_authenticate
 func pam_totp_go_authenticate(pamh *C.pam_handle_t, flags, argc C.int, argv **C.char) (rc C.int) {
 	h := &handle{pamh: pamh, silent: flags&pamSilent != 0}
+	defer callEnded(h) // test builds only: see hooks_test_build.go
 	defer func() {
 		if r := recover(); r != nil {
 			h.log(logErr, "error: internal error, authentication refused: %v; %s",

@@ -36,9 +36,9 @@ $(BUILD)/pam_totp_go.so: $(PAM_GO_SRC) | $(BUILD)
 	$(call pam_go_build,pam_module/exports.map,)
 
 # Test builds, never installed: build/test/hooks holds the loader and a Go
-# library that accepts test-only arguments (test_panic); build/test/direct
-# holds a Go library that is itself a PAM module, which hangs sshd, for the
-# negative control of the sshd test.
+# library that accepts test-only arguments (test_panic, test_goroutines);
+# build/test/direct holds a Go library that is itself a PAM module, which
+# hangs sshd, for the negative control of the sshd test.
 PAM_TEST_LIBS = $(BUILD)/test/hooks/pam_totp.so \
 	$(BUILD)/test/hooks/pam_totp_go.so $(BUILD)/test/direct/pam_totp_go.so
 
