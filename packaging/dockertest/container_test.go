@@ -63,7 +63,13 @@ type container struct {
 
 // docker runs the docker CLI with stdin and returns its standard output.
 func docker(stdin []byte, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+	return dockerWithin(dockerTimeout, stdin, args...)
+}
+
+// dockerWithin is docker with a bound of its own, for the few commands
+// that may take longer than dockerTimeout.
+func dockerWithin(timeout time.Duration, stdin []byte, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", args...)
 	var stdout, stderr bytes.Buffer
@@ -71,7 +77,7 @@ func docker(stdin []byte, args ...string) (string, error) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			err = fmt.Errorf("no answer in %v", dockerTimeout)
+			err = fmt.Errorf("no answer in %v", timeout)
 		}
 		return stdout.String(), fmt.Errorf("docker %s: %v: %s",
 			args[0], err, strings.TrimSpace(stdout.String()+"\n"+stderr.String()))
@@ -259,14 +265,26 @@ func (c *container) try(script string, args ...string) (string, error) {
 }
 
 func (c *container) tryInput(stdin []byte, script string, args ...string) (string, error) {
+	return c.tryWithin(dockerTimeout, stdin, script, args...)
+}
+
+func (c *container) tryWithin(timeout time.Duration, stdin []byte, script string,
+	args ...string) (string, error) {
 	a := append([]string{"exec", "-i", c.name, "sh", "-c", script, "sh"}, args...)
-	return docker(stdin, a...)
+	return dockerWithin(timeout, stdin, a...)
 }
 
 // exec is try that fails the test on error.
 func (c *container) exec(t *testing.T, script string, args ...string) string {
 	t.Helper()
-	out, err := c.try(script, args...)
+	return c.execWithin(t, dockerTimeout, script, args...)
+}
+
+// execWithin is exec bounded by timeout instead of dockerTimeout.
+func (c *container) execWithin(t *testing.T, timeout time.Duration, script string,
+	args ...string) string {
+	t.Helper()
+	out, err := c.tryWithin(timeout, nil, script, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,14 @@ package dockertest
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pam-totp/pam-totp/core/otp"
 )
+
+// demoTimeout bounds demo-user.sh, which deletes the image's 116 test
+// users one by one while the other tests keep the machine busy.
+const demoTimeout = 5 * time.Minute
 
 // TestDemo runs what 'make demo' runs in its container: afterwards no test
 // user, key, sudo rule or sshd setting of the image is left, and the demo
@@ -15,7 +20,9 @@ import (
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	c := startContainer(t, "demo", profilePasswordCode)
-	out := c.exec(t, "/usr/local/lib/pam-totp-test/demo-user.sh demo")
+	start := time.Now()
+	out := c.execWithin(t, demoTimeout, "/usr/local/lib/pam-totp-test/demo-user.sh demo")
+	t.Logf("demo-user.sh took %v", time.Since(start).Round(time.Millisecond))
 
 	for _, u := range []string{"k01", "k80", "p01", "p30", "s01", "s06"} {
 		if _, err := c.try(`getent passwd "$1"`, u); err == nil {
