@@ -2,6 +2,8 @@
 // /etc/pam-totp/config.yaml. Every key has a default, so a missing or empty
 // file means the defaults. Parsing is strict: an unknown key, a duplicate
 // key or a value out of range is an error that names the key and its line.
+// A file that anyone but root could change is refused, since it can turn
+// the second factor off.
 package config
 
 import (
@@ -14,6 +16,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -95,21 +98,81 @@ func (c *Config) Params() otp.Params {
 	return otp.Params{Algorithm: c.Algorithm, Digits: c.Digits, Period: c.Period}
 }
 
+// UnsafeError reports a configuration file that is refused because of its
+// type, owner or mode. The file decides whether the second factor is asked
+// at all (nullok) and where the secrets are, so only root may change it.
+type UnsafeError struct {
+	Path string
+	// Problem says what is wrong and how to fix it.
+	Problem string
+}
+
+// Error names the file and what is wrong with it.
+func (e *UnsafeError) Error() string {
+	return fmt.Sprintf("config: %s is %s", e.Path, e.Problem)
+}
+
 // Load reads the file at path. A file that does not exist means the
 // defaults; any other failure to read it is an error.
+//
+// The file is opened without following a symbolic link and checked on the
+// open descriptor: it must be a regular file, owned by root or by the user
+// the process runs as (as the store's files must be, so that tests can run
+// without root), and not writable by group or others. Anything else is an
+// *UnsafeError.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	flags := os.O_RDONLY | syscall.O_NOFOLLOW | syscall.O_CLOEXEC | syscall.O_NONBLOCK
+	f, err := os.OpenFile(path, flags, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Default(), nil
 	}
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, &UnsafeError{path, "a symbolic link: whoever can change it or its target " +
+			"can turn nullok on; replace the link with the file itself, owned by root, mode 0644"}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	if err := checkFile(f, path); err != nil {
+		return nil, err
+	}
+
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("config: reading %s: %w", path, err)
 	}
 	c, err := Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
+}
+
+// checkFile refuses an open configuration file that someone other than
+// root, or the user the process runs as, could change.
+func checkFile(f *os.File, path string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return &UnsafeError{path, "not a regular file; replace it with a regular file, " +
+			"owned by root, mode 0644"}
+	}
+	fix := fmt.Sprintf("whoever can change it can turn nullok on; fix with: chown root:root %s && chmod go-w %s",
+		path, path)
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return &UnsafeError{path, "of unknown owner: " + fix}
+	}
+	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return &UnsafeError{path, fmt.Sprintf("owned by uid %d, not root: %s", st.Uid, fix)}
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return &UnsafeError{path, fmt.Sprintf("mode %04o, writable by group or others: %s", perm, fix)}
+	}
+	return nil
 }
 
 // Parse reads a configuration from YAML. Keys not in data keep their

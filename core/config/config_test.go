@@ -101,7 +101,11 @@ func TestLoadMissingFile(t *testing.T) {
 }
 
 func TestLoad(t *testing.T) {
-	got, err := config.Load(filepath.Join("testdata", "full.yaml"))
+	// A copy, since a checkout made under umask 002 leaves testdata
+	// writable by the group, and Load refuses that.
+	dir := t.TempDir()
+	full := writeConfig(t, dir, "full.yaml", readFile(t, "full.yaml"), 0o644)
+	got, err := config.Load(full)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,15 +113,11 @@ func TestLoad(t *testing.T) {
 		t.Errorf("Load and Parse of full.yaml differ")
 	}
 
-	dir := t.TempDir()
 	if _, err := config.Load(dir); err == nil || !strings.Contains(err.Error(), "config: ") {
 		t.Errorf("Load(a directory) = %v, want an error", err)
 	}
 
-	bad := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(bad, []byte("window: 1\nwindw: 2\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	bad := writeConfig(t, dir, "config.yaml", []byte("window: 1\nwindw: 2\n"), 0o600)
 	_, err = config.Load(bad)
 	want := bad + `: config: line 2: unknown key "windw"`
 	if err == nil || err.Error() != want {

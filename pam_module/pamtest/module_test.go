@@ -348,6 +348,29 @@ func TestConfigErrors(t *testing.T) {
 		tr := f.ask("svc", u)
 		expect{result: "PAM_SYSTEM_ERR", log: "cannot use the configuration"}.check(t, tr)
 	})
+	// A file that others can write could turn nullok on: it is refused,
+	// and nobody passes on its word.
+	t.Run("writable by others", func(t *testing.T) {
+		f := newFixture(t, "nullok: true")
+		chmod(t, f.env.ConfigFile, 0o666)
+		expect{
+			result: "PAM_SYSTEM_ERR",
+			log: "cannot use the configuration, authentication refused: config: " + f.env.ConfigFile +
+				" is mode 0666, writable by group or others",
+			prompts: none,
+		}.check(t, f.ask(f.totp(""), u, "123456"))
+	})
+	t.Run("symbolic link", func(t *testing.T) {
+		f := newFixture(t, "nullok: true")
+		link := filepath.Join(filepath.Dir(f.env.ConfigFile), "link.yaml")
+		if err := os.Symlink(f.env.ConfigFile, link); err != nil {
+			t.Fatal(err)
+		}
+		f.service("svc", "auth required {module} config="+link)
+		expect{
+			result: "PAM_SYSTEM_ERR", log: "config: " + link + " is a symbolic link", prompts: none,
+		}.check(t, f.ask("svc", u, "123456"))
+	})
 }
 
 func TestBadArguments(t *testing.T) {
