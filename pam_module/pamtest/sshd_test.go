@@ -563,17 +563,28 @@ func mappingsOf(bin string) mappings {
 // one thread, blocked in the futex system call: a child forked from a
 // process with a Go runtime, waiting for threads it does not have.
 func stuckInFutex(bin string) []int {
-	const sysFutex = "202" // x86-64
 	var pids []int
 	for _, pid := range processesOf(bin) {
 		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		sc, _ := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
-		oneThread := strings.Contains(string(status), "\nThreads:\t1\n")
-		if oneThread && strings.HasPrefix(string(sc), sysFutex+" ") {
+		if strings.Contains(string(status), "\nThreads:\t1\n") && inFutex(pid) {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
+}
+
+// inFutex reports whether the process pid is blocked in futex: by the
+// number of the system call it is in, which differs between architectures
+// (202 on amd64, 98 on arm64; syscall.SYS_FUTEX is this one's), or, for a
+// variant with another number such as futex_time64 on 32-bit systems, by
+// the kernel function it waits in (futex_wait_queue, futex_do_wait, ...).
+func inFutex(pid int) bool {
+	sc, _ := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
+	if nr, _, _ := strings.Cut(string(sc), " "); nr == strconv.Itoa(syscall.SYS_FUTEX) {
+		return true
+	}
+	wchan, _ := os.ReadFile(fmt.Sprintf("/proc/%d/wchan", pid))
+	return strings.Contains(string(wchan), "futex")
 }
 
 // clientKey makes a key pair for the client and authorizes it for user.
