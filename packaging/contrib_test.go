@@ -11,11 +11,33 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// shellScripts are every shell script of the packaging and the examples.
+// shellScripts are every shell script of the packaging, the container
+// suite and the examples.
 var shellScripts = []string{
 	"debian/postinst", "debian/prerm", "debian/postrm",
 	"debversion.sh", "mkdeb.sh", "testdata/lifecycle.sh",
+	"dockertest/base-image.sh", "dockertest/image-setup.sh",
+	"dockertest/entrypoint.sh", "dockertest/demo-user.sh",
 	"../contrib/enroll-users.sh",
+}
+
+// A new script must not escape the checks below by not being listed.
+func TestShellScriptsListed(t *testing.T) {
+	listed := map[string]bool{}
+	for _, s := range shellScripts {
+		listed[s] = true
+	}
+	for _, pattern := range []string{"*.sh", "testdata/*.sh", "dockertest/*.sh", "../contrib/*.sh"} {
+		found, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range found {
+			if !listed[f] {
+				t.Errorf("%s is not in shellScripts", f)
+			}
+		}
+	}
 }
 
 func TestShellScriptsParse(t *testing.T) {
