@@ -38,14 +38,26 @@ listen_inode() {
 	awk '$2 ~ /:0016$/ && $4 == "0A" { print $10; exit }' /proc/net/tcp
 }
 
+# wait_sshd waits until sshd answers on port 22 with its host key, so that
+# what follows, and the login that 'make demo' then suggests, finds it.
+wait_sshd() {
+	end=$(($(date +%s) + 10))
+	until ssh-keyscan -T 1 -t ed25519 127.0.0.1 2>/dev/null | grep -q ssh-ed25519; do
+		[ "$(date +%s)" -lt "$end" ] || die "sshd did not answer on 127.0.0.1:22 within 10 s"
+		sleep 0.1
+	done
+}
+
 # reload_sshd makes sshd read its configuration again (SIGHUP: it executes
-# itself anew) and waits until the new sshd listens.
+# itself anew) and waits until the new sshd listens and answers.
 reload_sshd() {
+	wait_sshd
 	old=$(listen_inode)
 	kill -HUP "$(cat /run/sshd.pid)"
 	for _ in $(seq 100); do
 		new=$(listen_inode)
 		if [ -n "$new" ] && [ "$new" != "$old" ]; then
+			wait_sshd
 			return 0
 		fi
 		sleep 0.1

@@ -112,7 +112,8 @@ test-docker:
 	fi
 
 # The demo: the test image with the password-then-code PAM profile, its
-# test users removed and one user enrolled.
+# test users removed and one user enrolled. demo-user.sh returns once sshd
+# answers with the demo user's settings, so the login shown works at once.
 demo: docker-check all deb docker-base
 	@set -e; run=demo; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	$(DOCKER) rm -f $(DEMO_NAME) >/dev/null 2>&1 || true; \
