@@ -4,14 +4,26 @@ package main
 
 import "time"
 
-// The pamtotp_direct build is the negative control of the sshd test: the
-// Go library loaded directly as the PAM module. sshd then loads it at
-// pam_start, in its monitor, and forks the child that authenticates a few
-// milliseconds later. If the fork comes before the Go runtime has finished
-// starting, the child waits forever for the start-up to end; if after, it
-// hangs only sometimes (in about a third to half of the logins measured
-// here), when it needs one of the runtime threads it did not inherit.
+// This file is only in the pamtotp_direct test build: the Go library
+// loaded directly as the PAM module, the design that hangs sshd. The
+// negative control of the sshd test logs in through it to show that the
+// test catches the hang; it is never installed.
 //
-// This delay makes the start-up outlast the gap, so that the negative
-// control shows the hang every time instead of by chance.
+// Why it sleeps: the control must hang on every run, or it would fail the
+// test now and then for no fault of the module. Without the sleep it does
+// not hang every time. sshd loads the library at pam_start, in its
+// monitor; the library's runtime starts on threads of its own and runs the
+// package init functions there, and sshd forks the child that
+// authenticates a few milliseconds later. If the fork comes before init
+// has finished, the child's first call into Go waits for init to finish,
+// which can never happen there: the threads doing it were not copied into
+// the child. If the fork comes after, the child hangs only when it needs
+// one of the runtime's threads, which here happened in a third to half of
+// the logins. Sleeping a second in init makes every fork come first.
+//
+// The sleep makes the control certain; it is not what makes the hang. A
+// return to a directly loaded library, without any sleep, also fails the
+// other subtests, which log in through the real library: each checks,
+// during the session, that neither sshd's monitor nor any other of its
+// processes maps pam_totp_go.so.
 func init() { time.Sleep(time.Second) }

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -243,19 +244,28 @@ LogLevel VERBOSE
 }
 
 // recorded checks that the copy of the login record file name (as
-// "btmp") holds user, if the system has that file: the records that sshd
-// makes do reach the copies.
+// "btmp") comes to hold user, if the system has that file: the records
+// that sshd makes do reach the copies. sshd may write a record after the
+// client has gone, so it waits a little.
 func (s *sshServer) recorded(t *testing.T, name, user string) {
 	t.Helper()
 	if _, err := os.Stat("/var/log/" + name); err != nil {
 		return
 	}
-	data, err := os.ReadFile(filepath.Join(s.records, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(data, []byte(user)) {
-		t.Errorf("the copy of %s holds no record of %s; does sshd write elsewhere?", name, user)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		data, err := os.ReadFile(filepath.Join(s.records, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte(user)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the copy of %s holds no record of %s; does sshd write elsewhere?",
+				name, user)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -315,8 +325,9 @@ func processesOf(path string) []int {
 type login struct {
 	ok      bool // the remote command ran
 	timeout bool
-	elapsed time.Duration
+	elapsed time.Duration // until the command printed, or the end
 	output  string
+	maps    mappings // taken while the command ran, if it did
 }
 
 // refused reports a login that should have been refused.
@@ -336,7 +347,8 @@ func keygen(t *testing.T, path string) {
 
 // sshLogin logs in as user with OpenSSH's ssh, answering the module's
 // prompt with code through sshpass, and runs a command that proves the
-// login. key, if not empty, is the client's private key.
+// login and then lasts a second, during which the mappings of the sshd's
+// processes are taken. key, if not empty, is the client's private key.
 func (s *sshServer) sshLogin(t *testing.T, user, code, key string, timeout time.Duration) login {
 	t.Helper()
 	marker := "logged-in-" + randomHex(4)
@@ -352,7 +364,7 @@ func (s *sshServer) sshLogin(t *testing.T, user, code, key string, timeout time.
 		args = append(args, "-o", "PubkeyAuthentication=no",
 			"-o", "PreferredAuthentications=keyboard-interactive")
 	}
-	args = append(args, user+"@127.0.0.1", "echo "+marker)
+	args = append(args, user+"@127.0.0.1", "echo "+marker+"; sleep 1")
 
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -364,11 +376,38 @@ func (s *sshServer) sshLogin(t *testing.T, user, code, key string, timeout time.
 	cmd.WaitDelay = 2 * time.Second
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	var l login
+	stop, watched := make(chan struct{}), make(chan struct{})
 	start := time.Now()
+	go func() {
+		defer close(watched)
+		whenPrinted(&out, marker, stop, func() {
+			l.elapsed = time.Since(start)
+			l.maps = mappingsOf(s.bin)
+		})
+	}()
 	err := cmd.Run()
-	l := login{elapsed: time.Since(start), output: out.String(), timeout: ctx.Err() != nil}
+	close(stop)
+	<-watched
+	if l.elapsed == 0 {
+		l.elapsed = time.Since(start)
+	}
+	l.output, l.timeout = out.String(), ctx.Err() != nil
 	l.ok = err == nil && strings.Contains(l.output, marker)
 	return l
+}
+
+// whenPrinted calls fn as soon as out holds text, unless stop is closed
+// first.
+func whenPrinted(out *lockedBuffer, text string, stop <-chan struct{}, fn func()) {
+	for !strings.Contains(out.String(), text) {
+		select {
+		case <-stop:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	fn()
 }
 
 func TestSSHD(t *testing.T) {
@@ -414,6 +453,7 @@ func TestSSHD(t *testing.T) {
 			t.Fatalf("login with the right code failed (timed out: %t):\n%s", l.timeout, l.output)
 		}
 		t.Logf("ssh login with the right code took %v", l.elapsed.Round(time.Millisecond))
+		l.maps.goLibraryOnlyWhereItAuthenticated(t, module)
 
 		l = s.sshLogin(t, u, code(en, 5), "", loginTimeout)
 		if l.ok || l.timeout {
@@ -455,6 +495,7 @@ func TestSSHD(t *testing.T) {
 				l.timeout, l.output)
 		}
 		t.Logf("ssh login with key and code took %v", l.elapsed.Round(time.Millisecond))
+		l.maps.goLibraryOnlyWhereItAuthenticated(t, module)
 		l = s.sshLogin(t, u, right, key, loginTimeout)
 		if l.ok || l.timeout {
 			l.refused(t, "the key and a replayed code")
@@ -495,14 +536,7 @@ func TestSSHD(t *testing.T) {
 		if strings.Join(asked, "; ") != `"Verification code: " echo=false` {
 			t.Errorf("questions = %q, want the one prompt with echo off", asked)
 		}
-		if len(maps.loader) == 0 {
-			t.Errorf("no process of the sshd maps %s during the session; "+
-				"the check below would prove nothing", module)
-		}
-		if len(maps.golib) != 0 {
-			t.Errorf("processes %v of the sshd map pam_totp_go.so during the session; "+
-				"it must be loaded only in the child that authenticates", maps.golib)
-		}
+		maps.goLibraryOnlyWhereItAuthenticated(t, module)
 	})
 
 	// sshd ran in a namespace of its own, so its login records went to
@@ -539,15 +573,49 @@ func TestSSHD(t *testing.T) {
 	})
 }
 
-// mappings lists the processes that map the loader or the Go library.
+// mappings lists the processes of an sshd that map the loader or the Go
+// library, and its monitors: the process of each connection that called
+// pam_start and that forks the others, whose title ends in "[priv]".
 type mappings struct {
-	loader, golib []int
+	loader, golib, monitors []int
+}
+
+// goLibraryOnlyWhereItAuthenticated checks mappings taken during a
+// session: the monitor has the loader, module, mapped but not the Go
+// library, and no other process of the sshd has the Go library either,
+// since only the child that asked for the code, gone by then, loaded it.
+// A Go library loaded directly as the PAM module, in the monitor at
+// pam_start, fails this check even in a login that happens not to hang.
+func (m mappings) goLibraryOnlyWhereItAuthenticated(t *testing.T, module string) {
+	t.Helper()
+	if len(m.monitors) == 0 {
+		t.Errorf("found no monitor process of the sshd during the session; " +
+			"the checks of the mappings prove nothing")
+	}
+	for _, pid := range m.monitors {
+		if !slices.Contains(m.loader, pid) {
+			t.Errorf("the monitor, process %d, does not map %s; "+
+				"the checks of the mappings prove nothing", pid, module)
+		}
+		if slices.Contains(m.golib, pid) {
+			t.Errorf("the monitor, process %d, maps pam_totp_go.so: "+
+				"the Go runtime started where sshd forks from", pid)
+		}
+	}
+	if len(m.golib) != 0 {
+		t.Errorf("processes %v of the sshd map pam_totp_go.so during the session; "+
+			"it must be loaded only in the child that authenticates", m.golib)
+	}
 }
 
 // mappingsOf looks at every process running bin.
 func mappingsOf(bin string) mappings {
 	var m mappings
 	for _, pid := range processesOf(bin) {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if strings.HasSuffix(strings.TrimRight(string(cmdline), "\x00 "), "[priv]") {
+			m.monitors = append(m.monitors, pid)
+		}
 		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
 		if bytes.Contains(data, []byte("/pam_totp.so\n")) {
 			m.loader = append(m.loader, pid)
