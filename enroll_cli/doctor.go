@@ -304,12 +304,8 @@ func (c *doctorCmd) checkStateFiles(r *report, cfg *config.Config) {
 		if errors.Is(err, policy.ErrNotEnrolled) {
 			continue
 		}
-		var corrupt *store.CorruptError
-		if errors.As(err, &corrupt) {
-			r.fail("users", "%v; restore the file from a backup, or enroll anew: %s enroll --force %s", err, progName, name)
-			continue
-		}
 		if err != nil {
+			// The store's errors say what to do.
 			r.fail("users", "%v", err)
 			continue
 		}

@@ -58,7 +58,8 @@
 // the open descriptor: it must be a regular file owned by the effective user
 // (root in production) with no permission bits for group or others. The
 // state directory must be owned by that user and writable by no one else.
-// Anything else is refused with an error naming the path and the problem.
+// Anything else is refused with an error naming the path, the problem and
+// what to do about it.
 //
 // Every write goes to a new file in the state directory, created with
 // O_EXCL and mode 0600, written, synced, and renamed over the old file, and

@@ -78,7 +78,8 @@ func (s *Store) readKey(path string) (hostKey, error) {
 		return hostKey{}, fmt.Errorf("store: reading host key %s: %w", path, err)
 	}
 	if len(buf) != KeySize {
-		return hostKey{}, &CorruptError{path, fmt.Sprintf("a host key must be exactly %d bytes", KeySize)}
+		reason := fmt.Sprintf("a host key must be exactly %d bytes", KeySize)
+		return hostKey{}, &CorruptError{path, reason, keyFix}
 	}
 	key := buf[:KeySize]
 	return hostKey{id: keyID(key), key: key}, nil

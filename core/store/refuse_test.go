@@ -342,6 +342,78 @@ func checkRefusal(t *testing.T, op string, err error, corrupt bool, path, reason
 	if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, reason) {
 		t.Errorf("%s: error %q does not name %s and say %q", op, msg, path, reason)
 	}
+	checkFix(t, op, err)
+}
+
+// fixes are the ways an error of the store may tell an administrator what
+// to do; each refusal must say one.
+var fixes = []string{
+	"restore the file from a backup, or enroll anew: totpctl enroll --force ",
+	"restore the host key from a backup",
+	"replace it with the host key file itself, owned by root, mode 0400",
+	"remove it: the next login creates the lock file again",
+	"fix with: chown root ",
+	"fix with: chmod go-rwx ",
+	"make it one, owned by root, mode 0700",
+}
+
+func checkFix(t *testing.T, op string, err error) {
+	t.Helper()
+	for _, fix := range fixes {
+		if strings.Contains(err.Error(), fix) {
+			return
+		}
+	}
+	t.Errorf("%s: error %q does not say what to do", op, err)
+}
+
+// TestRefusalFixes checks the whole message of a refusal of each kind of
+// file, where the fix depends on the file.
+func TestRefusalFixes(t *testing.T) {
+	tests := []struct {
+		name    string
+		breakIt breaker
+		want    func(e *env) string
+	}{
+		{"state file symlink", symlinkToCopy(alicePath), func(e *env) string {
+			return "store: refusing " + e.statePath("alice") + ": is a symbolic link, which is never " +
+				"followed; remove it, then restore the file from a backup, or enroll anew: " +
+				"totpctl enroll --force alice"
+		}},
+		{"state file FIFO", replace(alicePath, fifo), func(e *env) string {
+			return "store: refusing " + e.statePath("alice") + ": not a regular file; remove it, then " +
+				"restore the file from a backup, or enroll anew: totpctl enroll --force alice"
+		}},
+		{"modified state file", flipAt(at(bodyAt)), func(e *env) string {
+			return "store: " + e.statePath("alice") + ": authentication failed: the file was modified, " +
+				"truncated, or belongs to another user; restore the file from a backup, or enroll " +
+				"anew: totpctl enroll --force alice"
+		}},
+		{"key symlink", symlinkToCopy(keyPath), func(e *env) string {
+			return "store: refusing " + e.key + ": is a symbolic link, which is never followed; " +
+				"replace it with the host key file itself, owned by root, mode 0400; if need be, " +
+				"restore the host key from a backup: without it, no state file opens"
+		}},
+		{"short key", replace(keyPath, zeros(31)), func(e *env) string {
+			return "store: " + e.key + ": a host key must be exactly 32 bytes; " +
+				"restore the host key from a backup: without it, no state file opens"
+		}},
+		{"lock symlink", symlinkToCopy(lockPath), func(e *env) string {
+			return "store: refusing " + e.lockPath("alice") + ": is a symbolic link, which is never " +
+				"followed; remove it: the next login creates the lock file again"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.save(t, newState("alice"))
+			tt.breakIt(t, e)
+			_, err := e.s.Load("alice")
+			if err == nil || err.Error() != tt.want(e) {
+				t.Errorf("Load = %v\nwant %s", err, tt.want(e))
+			}
+		})
+	}
 }
 
 // TestUnsafeStateDir checks the state directory, which Open refuses.

@@ -109,7 +109,8 @@ func open(data []byte, user string, ring keyRing) (*State, KeyID, string) {
 	copy(id[:], data[len(magic)+1:headerSize])
 	key := ring.find(id)
 	if key == nil {
-		return nil, id, fmt.Sprintf("sealed with host key %s, which is not the current host key (was the key file replaced?)", id)
+		return nil, id, fmt.Sprintf("sealed with host key %s, which is not the current host key "+
+			"(if the key file was replaced, putting the old key back opens the file again)", id)
 	}
 	aead, err := chacha20poly1305.NewX(key.key)
 	if err != nil {

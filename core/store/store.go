@@ -31,9 +31,9 @@ var (
 	ErrNotEnrolled = errors.New("store: user is not enrolled")
 	// ErrInvalidUser means a user name that can never be enrolled.
 	ErrInvalidUser = errors.New("store: invalid user name")
-	// ErrBusy means another process held the user's lock for longer than
-	// the lock timeout.
-	ErrBusy = errors.New("store: timed out waiting for the user's lock")
+	// ErrBusy means another process held a lock, the user's or the key
+	// rotation's, for longer than the lock timeout.
+	ErrBusy = errors.New("store: timed out waiting for a lock")
 	// ErrNoKey means the host key file does not exist.
 	ErrNoKey = errors.New("store: host key does not exist (restore it from a backup; " +
 		"on a new installation, run 'totpctl init')")
@@ -51,16 +51,44 @@ func (e *UnsafeError) Error() string {
 	return fmt.Sprintf("store: refusing %s: %s", e.Path, e.Problem)
 }
 
-// CorruptError reports a state file that cannot be opened: truncated,
-// tampered with, sealed with an unknown key, or belonging to another user.
+// CorruptError reports a state file or host key that cannot be opened:
+// truncated, tampered with, sealed with an unknown key, or belonging to
+// another user.
 type CorruptError struct {
 	Path   string
 	Reason string
+	// Fix says what an administrator can do about it, or is empty.
+	Fix string
 }
 
-// Error names the state file and why it does not open.
+// Error names the file, why it does not open, and what to do.
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("store: %s: %s", e.Path, e.Reason)
+	if e.Fix == "" {
+		return fmt.Sprintf("store: %s: %s", e.Path, e.Reason)
+	}
+	return fmt.Sprintf("store: %s: %s; %s", e.Path, e.Reason, e.Fix)
+}
+
+// stateFix is what to do about a user's state file that cannot be used.
+func stateFix(user string) string {
+	return "restore the file from a backup, or enroll anew: totpctl enroll --force " + user
+}
+
+// keyFix is what to do about a host key file that cannot be used.
+const keyFix = "restore the host key from a backup: without it, no state file opens"
+
+// replaceFix says how to replace a file of the store that is refused for
+// its type: the host key, a lock file or a user's state file.
+func (s *Store) replaceFix(path string) string {
+	switch {
+	case path == s.keyFile || path == s.keyFile+NewKeySuffix:
+		return "replace it with the host key file itself, owned by root, mode 0400; " +
+			"if need be, " + keyFix
+	case strings.HasSuffix(path, lockSuffix):
+		return "remove it: the next login creates the lock file again"
+	}
+	user := strings.TrimSuffix(filepath.Base(path), stateSuffix)
+	return "remove it, then " + stateFix(user)
 }
 
 // ValidUser returns an error wrapping ErrInvalidUser unless name is safe to
@@ -134,7 +162,8 @@ func (s *Store) checkDir() error {
 		return fmt.Errorf("store: %w", err)
 	}
 	if !fi.IsDir() {
-		return &UnsafeError{s.dir, "not a directory (a state directory must be a real directory, not a symbolic link)"}
+		return &UnsafeError{s.dir, "not a directory (a state directory must be a real directory, " +
+			"not a symbolic link); make it one, owned by root, mode 0700, as 'totpctl init' does"}
 	}
 	return checkOwner(s.dir, fi, s.uid, 0o022, "writable by group or others")
 }
@@ -172,10 +201,13 @@ func ownerProblem(path string, owner uint32, uid int) string {
 func (s *Store) openFile(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, syscall.ELOOP) {
-		return nil, &UnsafeError{path, "is a symbolic link"}
+		return nil, s.symlinkError(path)
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("store: %w (the module and totpctl must run as root)", err)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	if err := s.checkFile(f); err != nil {
 		f.Close()
@@ -190,9 +222,14 @@ func (s *Store) checkFile(f *os.File) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return &UnsafeError{f.Name(), "not a regular file"}
+		return &UnsafeError{f.Name(), "not a regular file; " + s.replaceFix(f.Name())}
 	}
 	return checkOwner(f.Name(), fi, s.uid, 0o077, "open to group or others")
+}
+
+// symlinkError refuses a symbolic link where a file of the store belongs.
+func (s *Store) symlinkError(path string) error {
+	return &UnsafeError{path, "is a symbolic link, which is never followed; " + s.replaceFix(path)}
 }
 
 func (s *Store) statePath(user string) string { return filepath.Join(s.dir, user+stateSuffix) }

@@ -489,8 +489,11 @@ func TestLockTimeout(t *testing.T) {
 	if !errors.Is(err, store.ErrBusy) {
 		t.Fatalf("Begin while the lock is held = %v, want ErrBusy", err)
 	}
-	if !strings.Contains(err.Error(), `"alice"`) {
-		t.Errorf("error %q does not name the user", err)
+	wants := []string{`"alice"`, e.lockPath("alice"), "another login or totpctl command", "try again"}
+	for _, want := range wants {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 	tx, err := other.Begin("bob")
 	if err != nil {

@@ -83,7 +83,7 @@ func (s *Store) lockFile(name string, how int, deadline time.Time) (*os.File, er
 	path := filepath.Join(s.dir, name)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o600)
 	if errors.Is(err, syscall.ELOOP) {
-		return nil, &UnsafeError{path, "is a symbolic link"}
+		return nil, s.symlinkError(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: opening lock file: %w", err)
@@ -106,9 +106,12 @@ func (s *Store) lockFile(name string, how int, deadline time.Time) (*os.File, er
 			f.Close()
 			timeout := s.lockTimeout()
 			if name == rotationLock {
-				return nil, fmt.Errorf("%w: a key rotation or a login held %s for %v", ErrBusy, path, timeout)
+				return nil, fmt.Errorf("%w: a key rotation (totpctl rekey), a login or another "+
+					"totpctl command held %s for %v; try again once it is done", ErrBusy, path, timeout)
 			}
-			return nil, fmt.Errorf("%w %q after %v", ErrBusy, strings.TrimSuffix(name, lockSuffix), timeout)
+			user := strings.TrimSuffix(name, lockSuffix)
+			return nil, fmt.Errorf("%w: another login or totpctl command of user %q held %s for %v; "+
+				"try again in a moment", ErrBusy, user, path, timeout)
 		}
 		time.Sleep(wait)
 	}
@@ -140,11 +143,11 @@ func (t *Tx) Load() (*State, error) {
 		return nil, fmt.Errorf("store: reading %s: %w", path, err)
 	}
 	if len(data) > maxStateSize {
-		return nil, &CorruptError{path, "file is too large"}
+		return nil, &CorruptError{path, "file is too large", stateFix(t.user)}
 	}
 	st, id, reason := open(data, t.user, t.ring)
 	if reason != "" {
-		return nil, &CorruptError{path, reason}
+		return nil, &CorruptError{path, reason, stateFix(t.user)}
 	}
 	t.key = id
 	return st, nil

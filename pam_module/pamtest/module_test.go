@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -263,6 +264,10 @@ func TestStoreErrors(t *testing.T) {
 		{"corrupt state file", "", func(t *testing.T, f *fixture) {
 			flipLastByte(t, f.env.StatePath(u))
 		}, "error: cannot check the code: store: "},
+		{"corrupt state file says what to do", "", func(t *testing.T, f *fixture) {
+			flipLastByte(t, f.env.StatePath(u))
+		}, "the file was modified, truncated, or belongs to another user; " +
+			"restore the file from a backup, or enroll anew: totpctl enroll --force " + u},
 		{"empty state file", "", func(t *testing.T, f *fixture) {
 			write(t, f.env.StatePath(u), nil, 0o600)
 		}, "error: cannot check the code: store: "},
@@ -290,7 +295,7 @@ func TestStoreErrors(t *testing.T) {
 			if err := os.Symlink(p+".real", p); err != nil {
 				t.Fatal(err)
 			}
-		}, "is a symbolic link"},
+		}, "is a symbolic link, which is never followed; remove it, then restore the file from a backup"},
 		{"missing state directory, even with nullok", "nullok", func(t *testing.T, f *fixture) {
 			if err := os.RemoveAll(f.env.StateDir); err != nil {
 				t.Fatal(err)
@@ -327,7 +332,9 @@ func TestLockBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect{
-		result: "PAM_AUTHINFO_UNAVAIL", log: "timed out waiting for the user's lock",
+		result: "PAM_AUTHINFO_UNAVAIL",
+		log: "store: timed out waiting for a lock: another login or totpctl command of user " +
+			strconv.Quote(u) + " held " + filepath.Join(f.env.StateDir, u+".lock"),
 	}.check(t, f.ask(f.totp(""), u, code(en, 0)))
 }
 
