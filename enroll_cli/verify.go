@@ -62,6 +62,9 @@ func (verifyCmd) run(a *app, args []string) error {
 	case errors.Is(err, policy.ErrWrongCode) && errors.As(err, &locked):
 		// This wrong code started the lockout.
 		return fmt.Errorf("refused: %v (end it with '%s unlock %s')", err, progName, name)
+	case errors.As(err, &locked) && locked.UntilUnlock:
+		return fmt.Errorf("refused: %s is locked out until an administrator unlocks it "+
+			"(end it with '%s unlock %s')", name, progName, name)
 	case errors.As(err, &locked):
 		return fmt.Errorf("refused: %s is locked out until %s (end it with '%s unlock %s')",
 			name, locked.Until.Local().Format(time.RFC3339), progName, name)
