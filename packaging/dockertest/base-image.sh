@@ -21,7 +21,7 @@ die() { log "$*"; exit 1; }
 docker info >/dev/null 2>&1 ||
 	die "no Docker engine answers ('docker info' failed): start Docker first"
 if docker image inspect "$tag" >/dev/null 2>&1; then
-	log "reusing $tag (remove it with 'docker rmi $tag' to build it again)"
+	log "reusing $tag, kept on purpose as a cache (remove it with 'docker rmi $tag' to build it again)"
 	exit 0
 fi
 
@@ -78,4 +78,4 @@ rm -f "$root"/etc/ssh/ssh_host_*
 
 tar -C "$root" --numeric-owner -c . |
 	docker import --change 'CMD ["/bin/bash"]' - "$tag" >/dev/null
-log "imported $tag in $(($(date +%s) - start)) s"
+log "imported $tag in $(($(date +%s) - start)) s; it is kept as a cache for the next runs"

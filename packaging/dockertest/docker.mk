@@ -56,14 +56,18 @@ docker-base-if-engine:
 	fi
 
 # docker-build IMAGE: builds the test image from the one .deb in $(BUILD),
-# its output kept in $$log and shown only on failure.
+# its output kept in $$log and shown only on failure. It uses the classic
+# builder, which every engine has (BuildKit needs the buildx plugin, which
+# not every install has): docker-clean finds the layers of a failed build
+# by the ids the classic builder prints, where BuildKit prints none and
+# keeps its steps in a cache of its own.
 define docker-build
 	set -- $(BUILD)/pam-totp_*.deb; \
 	if [ $$# -ne 1 ] || [ ! -f "$$1" ]; then \
 		echo "docker: want exactly one $(BUILD)/pam-totp_*.deb, found: $$*" >&2; exit 1; \
 	fi; \
 	start=$$(date +%s); \
-	if ! $(DOCKER) build --force-rm -f Dockerfile.test --build-arg BASE=$(DOCKER_BASE) \
+	if ! DOCKER_BUILDKIT=0 $(DOCKER) build --force-rm -f Dockerfile.test --build-arg BASE=$(DOCKER_BASE) \
 		--build-arg DEB="$$1" --label pam-totp-test=$$run -t $(1) . >"$$log" 2>&1; then \
 		cat "$$log" >&2; echo "docker: building $(1) from Dockerfile.test failed" >&2; exit 1; \
 	fi; \
@@ -72,16 +76,22 @@ endef
 
 # docker-clean: removes the containers labelled with $$run, the image
 # $$image, and the untagged layers that the build in $$log made (a failed
-# build leaves them behind); layers that other images use stay.
+# build leaves them behind); layers that other images use stay. It fails
+# if a container or the image is still there afterwards.
 define docker-clean
 	ids=$$($(DOCKER) ps -aq --filter label=pam-totp-test=$$run); \
-	if [ -n "$$ids" ]; then $(DOCKER) rm -f -v $$ids >/dev/null; fi; \
+	if [ -n "$$ids" ]; then $(DOCKER) rm -f -v $$ids >/dev/null || true; fi; \
 	$(DOCKER) rmi -f $$image >/dev/null 2>&1 || true; \
 	for id in $$(sed -n 's/^ ---> \([0-9a-f]\{12\}\)$$/\1/p' "$$log" 2>/dev/null); do \
 		tags=$$($(DOCKER) image inspect -f '{{len .RepoTags}}' $$id 2>/dev/null) || continue; \
 		if [ "$$tags" = 0 ]; then $(DOCKER) rmi $$id >/dev/null 2>&1 || true; fi; \
 	done; \
-	rm -f "$$log"
+	rm -f "$$log"; \
+	if [ -n "$$($(DOCKER) ps -aq --filter label=pam-totp-test=$$run)" ] || \
+		$(DOCKER) image inspect $$image >/dev/null 2>&1; then \
+		echo "docker: could not remove all of the image $$image and the containers labelled pam-totp-test=$$run" >&2; \
+		exit 1; \
+	fi
 endef
 
 # The run id labels every container the suite starts, so that the trap
