@@ -18,16 +18,29 @@ rsyslog,procps,mount
 log() { printf 'base-image: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
+# reuse exits if the image is there already.
+reuse() {
+	if docker image inspect "$tag" >/dev/null 2>&1; then
+		log "reusing $tag, kept on purpose as a cache (remove it with 'docker rmi $tag' to build it again)"
+		exit 0
+	fi
+}
+
 docker info >/dev/null 2>&1 ||
 	die "no Docker engine answers ('docker info' failed): start Docker first"
-if docker image inspect "$tag" >/dev/null 2>&1; then
-	log "reusing $tag, kept on purpose as a cache (remove it with 'docker rmi $tag' to build it again)"
-	exit 0
-fi
+reuse
 
 command -v debootstrap >/dev/null ||
 	die "debootstrap is missing: install it with 'apt-get install debootstrap'"
 [ "$(id -u)" = 0 ] || die "debootstrap needs root: run this as root"
+
+# make -j can run this twice at once, for the suite and for the package
+# tests: the second waits for the first, then reuses its image.
+if command -v flock >/dev/null; then
+	exec 9>>/var/tmp/pam-totp-base.lock
+	flock 9
+	reuse
+fi
 
 # mirror prints the first Debian archive URI that apt is configured with,
 # from deb822 .sources files first, then from one-line sources.list files.
