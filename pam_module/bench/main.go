@@ -14,8 +14,9 @@
 //     state files are restored from a copy before every round.
 //   - cold: one new process per authentication (exec, libpam, module load
 //     and, for pam_totp, the Go runtime's start-up), timed from the parent
-//     from start to exit; the peak memory is the child's maximum resident
-//     set size from wait4.
+//     from start to exit; the peak memory is the child's peak resident set
+//     size (VmHWM), which the driver reads from /proc/self/status as it
+//     ends.
 //   - Modules are run in rotating order within each round and cold runs
 //     alternate between modules one by one, so that noise falls on all.
 package main

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"debug/buildinfo"
 	"fmt"
 	"os"
 	"os/exec"
@@ -231,7 +232,12 @@ func (b *bench) machine() []string {
 			lines = append(lines, string(out))
 		}
 	}
-	lines = append(lines, "pam_totp built with "+runtime.Version())
+	lib := filepath.Join(b.opts.build, "pam_totp_go.so")
+	if bi, err := buildinfo.ReadFile(lib); err == nil {
+		lines = append(lines, "pam_totp_go.so built with "+bi.GoVersion)
+	} else {
+		lines = append(lines, fmt.Sprintf("pam_totp_go.so: no Go build information (%v)", err))
+	}
 	return lines
 }
 
