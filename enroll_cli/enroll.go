@@ -132,7 +132,7 @@ func (c *enrollCmd) run(a *app, args []string) error {
 	}
 	err = c.activate(a, v, e)
 	if err != nil && c.qrPNG != "" {
-		os.Remove(c.qrPNG)
+		return fmt.Errorf("%w%s", err, removePNG(c.qrPNG))
 	}
 	return err
 }
@@ -233,7 +233,10 @@ func (a *app) confirm(v *policy.Verifier, e *policy.Enrollment) error {
 			return errors.New("aborted: nothing was written")
 		}
 		if err != nil {
-			return err
+			// A hang-up of the terminal most often ends here, with EIO,
+			// before its signal arrives.
+			fmt.Fprintln(a.stderr)
+			return fmt.Errorf("aborted: cannot read the code (%v): nothing was written", err)
 		}
 		if v.Confirm(e, line) {
 			return nil

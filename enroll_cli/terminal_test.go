@@ -259,7 +259,7 @@ func TestEnrollInterrupted(t *testing.T) {
 		msg  string
 	}{
 		{"Ctrl-C", func(s *session) { s.typeText("\x03") }, "aborted (interrupt)"},
-		{"hang-up", func(s *session) { s.master.Close() }, ""},
+		{"hang-up", func(s *session) { s.master.Close() }, "aborted"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			config := newSetup(t)
@@ -273,6 +273,11 @@ func TestEnrollInterrupted(t *testing.T) {
 			status, stderr, _ := s.wait()
 			if status != 1 || !strings.Contains(stderr, tc.msg) {
 				t.Fatalf("exit status %d, want 1 and %q; stderr:\n%s", status, tc.msg, stderr)
+			}
+			// A hang-up ends either by its signal or, first, by the
+			// read of the code failing: both say the same.
+			if want := ": nothing was written; " + png + " is removed"; !strings.Contains(stderr, want) {
+				t.Errorf("stderr does not say %q:\n%s", want, stderr)
 			}
 			if _, err := os.Stat(png); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("the QR code image is left behind (%v)", err)
