@@ -209,7 +209,7 @@ type outcome struct {
 	code  int
 	prio  priority
 	msg   string
-	retry bool // a wrong or replayed code, after which try_first_pass asks
+	retry bool // a wrong or replayed code, after which try_first_pass asks, unless locked out
 }
 
 // check verifies in, tells the user what they need to know, and returns
@@ -222,8 +222,10 @@ func (a *attempt) check(in string) outcome {
 		return a.accepted(res)
 	case errors.Is(err, policy.ErrWrongCode):
 		if errors.As(err, &locked) {
-			// This wrong code started a lockout.
+			// This wrong code started a lockout: asking for another
+			// code would only have it refused.
 			a.h.warn(lockoutMessage(locked, time.Now()))
+			return outcome{pamAuthErr, logNotice, "refused: " + err.Error(), false}
 		}
 		return outcome{pamAuthErr, logNotice, "refused: " + err.Error(), true}
 	case errors.As(err, &locked):

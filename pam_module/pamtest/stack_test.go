@@ -56,6 +56,21 @@ func TestTryFirstPass(t *testing.T) {
 			result: "PAM_AUTH_ERR", log: "refused: wrong code", prompts: []string{prompt},
 		}.check(t, f.ask(f.afterToken(code(en, 6), "try_first_pass"), u, code(en, 5)))
 	})
+	// A wrong code that starts a lockout ends the attempt: a prompt would
+	// only collect a code that is refused whatever it is.
+	for _, tc := range []struct{ config, shown string }{
+		{"max_failures: 1\nlockout_delay: 10m", "Too many wrong codes. Try again in "},
+		{"max_failures: 1\nfailure_limit: 1", "Too many wrong codes. This account is locked until"},
+	} {
+		t.Run("wrong code from the earlier module starts a lockout: "+tc.config, func(t *testing.T) {
+			f := newFixture(t, tc.config)
+			en := f.enroll(u)
+			expect{
+				result: "PAM_AUTH_ERR", log: "refused: wrong code; too many failures, locked out until",
+				prompts: none, errors: []string{tc.shown},
+			}.check(t, f.ask(f.afterToken(code(en, 6), "try_first_pass"), u, code(en, 0)))
+		})
+	}
 	t.Run("not enrolled is asked too", func(t *testing.T) {
 		f := newFixture(t, "")
 		expect{
