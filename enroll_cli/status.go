@@ -77,7 +77,7 @@ func newUserStatus(st *store.State, lock *policy.LockedError) userStatus {
 		Created:     st.Created,
 		Confirmed:   timeOrNil(st.Confirmed),
 		LastUsed:    timeOrNil(st.LastUsed),
-		Failures:    st.Failures,
+		Failures:    st.ConsecutiveFailures,
 		BackupCodes: len(st.Backup),
 		SecretBits:  8 * len(st.Secret),
 	}

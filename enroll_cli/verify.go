@@ -59,6 +59,10 @@ func (verifyCmd) run(a *app, args []string) error {
 	case err == nil:
 		a.reportAccepted(name, res)
 		return nil
+	case errors.Is(err, policy.ErrWrongCode) && errors.As(err, &locked) && locked.UntilUnlock:
+		// This wrong code started a lockout that only unlock ends; the
+		// error already names the command.
+		return fmt.Errorf("refused: %v", err)
 	case errors.Is(err, policy.ErrWrongCode) && errors.As(err, &locked):
 		// This wrong code started the lockout.
 		return fmt.Errorf("refused: %v (end it with '%s unlock %s')", err, progName, name)

@@ -151,6 +151,7 @@ func (v *Verifier) update(user string, fn func(*store.State) error) error {
 func (v *Verifier) Unlock(user string) error {
 	return v.update(user, func(st *store.State) error {
 		st.Failures, st.Lockouts, st.LockedUntil = 0, 0, time.Time{}
+		st.ConsecutiveFailures = 0
 		return nil
 	})
 }

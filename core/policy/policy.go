@@ -220,6 +220,7 @@ func (v *Verifier) checkTOTP(st *store.State, code string, now time.Time) (Resul
 func (v *Verifier) succeed(tx *store.Tx, st *store.State, now time.Time, res Result) (Result, error) {
 	st.LastUsed = now
 	st.Failures, st.Lockouts, st.LockedUntil = 0, 0, time.Time{}
+	st.ConsecutiveFailures = 0
 	if st.Confirmed.IsZero() {
 		st.Confirmed = now
 	}
@@ -233,7 +234,7 @@ func (v *Verifier) succeed(tx *store.Tx, st *store.State, now time.Time, res Res
 // none. A user with FailureLimit consecutive failures is locked out until an
 // administrator unlocks them, whatever LockedUntil says.
 func (v *Verifier) Lockout(st *store.State, now time.Time) *LockedError {
-	if v.consecutiveFailures(st) >= v.Config.FailureLimit {
+	if st.ConsecutiveFailures >= v.Config.FailureLimit {
 		return &LockedError{UntilUnlock: true}
 	}
 	if now.Before(st.LockedUntil) {
@@ -242,19 +243,9 @@ func (v *Verifier) Lockout(st *store.State, now time.Time) *LockedError {
 	return nil
 }
 
-// consecutiveFailures returns the failures since the last success or
-// unlock, across lockouts: each lockout ended a run of MaxFailures. The
-// state file keeps only the two counters, so a change of max_failures
-// changes this count, by at most the lockouts so far times the change. The
-// result is capped at FailureLimit so that no counter read from a file can
-// overflow it.
-func (v *Verifier) consecutiveFailures(st *store.State) int {
-	limit := v.Config.FailureLimit
-	if st.Lockouts >= limit || st.Failures >= limit {
-		return limit
-	}
-	return min(st.Lockouts*v.Config.MaxFailures+st.Failures, limit)
-}
+// countLimit bounds the stored count of consecutive failures far above any
+// failure_limit, so that it never overflows its field.
+const countLimit = 1 << 20
 
 // fail counts a failure, locks the user out after MaxFailures, or until an
 // administrator unlocks them after FailureLimit, and returns the error to
@@ -262,6 +253,7 @@ func (v *Verifier) consecutiveFailures(st *store.State) int {
 // store's error if the count could not be saved.
 func (v *Verifier) fail(tx *store.Tx, st *store.State, now time.Time) error {
 	st.Failures++
+	st.ConsecutiveFailures = min(st.ConsecutiveFailures+1, countLimit)
 	var locked *LockedError
 	if st.Failures >= v.Config.MaxFailures {
 		st.Lockouts++
@@ -269,7 +261,7 @@ func (v *Verifier) fail(tx *store.Tx, st *store.State, now time.Time) error {
 		st.Failures = 0
 		locked = &LockedError{Until: st.LockedUntil, Started: true}
 	}
-	if v.consecutiveFailures(st) >= v.Config.FailureLimit {
+	if st.ConsecutiveFailures >= v.Config.FailureLimit {
 		locked = &LockedError{UntilUnlock: true, Started: true}
 	}
 	if err := tx.Save(st); err != nil {

@@ -426,6 +426,40 @@ func TestFailureLimitLowered(t *testing.T) {
 	}
 }
 
+// TestFailureLimitKeepsCountWhenMaxFailuresChanges changes max_failures in
+// the middle of a run of failures: the count towards failure_limit is kept
+// in the state, so lowering it grants no extra guesses and raising it
+// locks no one out early.
+func TestFailureLimitKeepsCountWhenMaxFailuresChanges(t *testing.T) {
+	for _, tt := range []struct{ before, after int }{{10, 1}, {3, 30}} {
+		t.Run(fmt.Sprintf("%d to %d", tt.before, tt.after), func(t *testing.T) {
+			f := newFixture(t, func(c *config.Config) { c.MaxFailures, c.FailureLimit = tt.before, 40 })
+			f.enroll(t, "alice", policy.EnrollOptions{})
+			fail := func() {
+				t.Helper()
+				f.refuse(t, "alice", "000000", policy.ErrWrongCode)
+				if st := f.status(t, "alice"); f.clk.t.Before(st.LockedUntil) {
+					f.clk.t = st.LockedUntil
+				}
+			}
+			for range 30 {
+				fail()
+			}
+			f.v.Config.MaxFailures = tt.after
+			if st := f.status(t, "alice"); st.ConsecutiveFailures != 30 {
+				t.Fatalf("ConsecutiveFailures = %d, want 30", st.ConsecutiveFailures)
+			}
+			if l := f.v.Lockout(f.status(t, "alice"), f.clk.t); l != nil {
+				t.Fatalf("after 30 of 40 failures: Lockout = %+v, want none", l)
+			}
+			for range 10 {
+				fail()
+			}
+			f.checkLockedUntilUnlock(t, "alice")
+		})
+	}
+}
+
 func TestSuccessResetsFailures(t *testing.T) {
 	f := newFixture(t, func(c *config.Config) { c.MaxFailures = 3 })
 	f.enroll(t, "alice", policy.EnrollOptions{})

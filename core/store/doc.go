@@ -37,6 +37,7 @@
 //	failures      4 bytes
 //	lockouts      4 bytes
 //	locked until  time
+//	consecutive   4 bytes: failures since the last success or unlock
 //	backup codes  2-byte count, then for each: Argon2id passes (4 bytes),
 //	              memory in KiB (4 bytes), threads (1 byte), salt (bytes),
 //	              hash (bytes)

@@ -36,6 +36,7 @@ func marshalState(st *State) ([]byte, error) {
 	e.u32(int64(st.Failures))
 	e.u32(int64(st.Lockouts))
 	e.time(st.LockedUntil)
+	e.u32(int64(st.ConsecutiveFailures))
 	e.u16(len(st.Backup))
 	for _, h := range st.Backup {
 		e.u32(int64(h.Time))
@@ -71,6 +72,7 @@ func unmarshalState(plain []byte) (*State, error) {
 	st.Failures = int(d.u32())
 	st.Lockouts = int(d.u32())
 	st.LockedUntil = d.time()
+	st.ConsecutiveFailures = int(d.u32())
 	if n := d.u16(); n > 0 {
 		st.Backup = make([]backup.Hash, 0, min(n, len(d.buf)/8))
 		for i := 0; i < n && !d.bad; i++ {

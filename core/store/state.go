@@ -27,9 +27,14 @@ type State struct {
 	LastStep uint64
 	LastUsed time.Time
 
-	Failures    int // consecutive
-	Lockouts    int // consecutive, to grow the delay
+	Failures    int // since the last lockout, success or unlock
+	Lockouts    int // since the last success or unlock, to grow the delay
 	LockedUntil time.Time
+
+	// ConsecutiveFailures counts the failures since the last success or
+	// unlock, across lockouts, for the limit after which only an
+	// administrator can unlock the user.
+	ConsecutiveFailures int
 
 	Backup []backup.Hash
 }
@@ -49,7 +54,7 @@ func (st *State) validate(user string) error {
 	if len(st.Secret) < 10 || len(st.Secret) > otp.MaxSecretSize {
 		return fmt.Errorf("secret of %d bytes", len(st.Secret))
 	}
-	if st.Failures < 0 || st.Lockouts < 0 {
+	if st.Failures < 0 || st.Lockouts < 0 || st.ConsecutiveFailures < 0 {
 		return fmt.Errorf("negative counter")
 	}
 	return nil

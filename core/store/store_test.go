@@ -250,6 +250,8 @@ func TestFormatVersion1(t *testing.T) {
 		Failures:    2,
 		Lockouts:    1,
 		LockedUntil: time.Date(2025, 1, 3, 0, 1, 0, 0, time.UTC),
+
+		ConsecutiveFailures: 12,
 	}
 	backups := got.Backup
 	got.Backup = nil
