@@ -118,9 +118,12 @@ func (e *UnsafeError) Error() string {
 // The file is opened without following a symbolic link and checked on the
 // open descriptor: it must be a regular file, owned by root or by the user
 // the process runs as (as the store's files must be, so that tests can run
-// without root), and not writable by group or others. Anything else is an
-// *UnsafeError.
+// without root), and not writable by group or others; its directory must
+// be owned and writable in the same way. Anything else is an *UnsafeError.
 func Load(path string) (*Config, error) {
+	if err := checkDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
 	flags := os.O_RDONLY | syscall.O_NOFOLLOW | syscall.O_CLOEXEC | syscall.O_NONBLOCK
 	f, err := os.OpenFile(path, flags, 0)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -147,6 +150,35 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
+}
+
+// checkDir refuses a configuration file in a directory that someone other
+// than root, or the user the process runs as, could change: they could
+// replace the file, or remove it to bring back the defaults. A directory
+// that does not exist holds no file, so the defaults apply.
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	fix := fmt.Sprintf("whoever can change it can replace the configuration file; "+
+		"fix with: chown root:root %s && chmod go-w %s", dir, dir)
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.IsDir():
+		return &UnsafeError{dir, "not a directory"}
+	case !ok:
+		return &UnsafeError{dir, "a directory of unknown owner: " + fix}
+	case st.Uid != 0 && int(st.Uid) != os.Geteuid():
+		return &UnsafeError{dir, fmt.Sprintf("a directory owned by uid %d, not root: %s", st.Uid, fix)}
+	case fi.Mode().Perm()&0o022 != 0:
+		return &UnsafeError{dir, fmt.Sprintf("a directory of mode %04o, writable by group or others: %s",
+			fi.Mode().Perm(), fix)}
+	}
+	return nil
 }
 
 // checkFile refuses an open configuration file that someone other than

@@ -157,3 +157,54 @@ func symlink(t *testing.T, target, path string) string {
 	}
 	return path
 }
+
+// TestLoadDirRefusals checks that Load refuses a configuration file, and a
+// missing one, in a directory that someone other than its owner could
+// change, since they could replace or remove the file.
+func TestLoadDirRefusals(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		perm   os.FileMode
+		owner  int // -1: the test's user
+		exists bool
+		want   string
+	}{
+		{"group writable", 0o775, -1, true, "a directory of mode 0775, writable by group or others"},
+		{"world writable, file missing", 0o777, -1, false, "a directory of mode 0777"},
+		{"sticky and world writable", 0o777 | os.ModeSticky, -1, true, "a directory of mode 0777"},
+		{"wrong owner", 0o755, 65534, true, "a directory owned by uid 65534, not root"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.owner >= 0 && os.Geteuid() != 0 {
+				t.Skip("changing a directory's owner needs root")
+			}
+			dir := filepath.Join(t.TempDir(), "pam-totp")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "config.yaml")
+			if tt.exists {
+				writeConfig(t, dir, "config.yaml", []byte("digits: 8\n"), 0o644)
+			}
+			if err := os.Chmod(dir, tt.perm); err != nil {
+				t.Fatal(err)
+			}
+			if tt.owner >= 0 {
+				if err := os.Chown(dir, tt.owner, -1); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			c, err := config.Load(path)
+			var ue *config.UnsafeError
+			if !errors.As(err, &ue) || ue.Path != dir || c != nil {
+				t.Fatalf("Load(%s) = %+v, %v; want an *UnsafeError for %s", path, c, err, dir)
+			}
+			for _, w := range []string{tt.want, "chown root:root " + dir + " && chmod go-w " + dir} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
