@@ -142,7 +142,7 @@ func (rekeyCmd) run(a *app, _ []string) error {
 		a.printf("resuming an interrupted rotation to host key %s", old[0])
 	}
 	sealed, current := 0, 0
-	err = s.RekeyEach(func(_ string, resealed bool) {
+	err = s.Rekey(func(_ string, resealed bool) {
 		if resealed {
 			sealed++
 		} else {

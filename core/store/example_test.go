@@ -79,7 +79,11 @@ func ExampleStore_Rekey() {
 		log.Fatal(err)
 	}
 
-	err = s.Rekey(func(user string) { fmt.Println("re-sealed", user) })
+	err = s.Rekey(func(user string, resealed bool) {
+		if resealed {
+			fmt.Println("re-sealed", user)
+		}
+	})
 	if err != nil {
 		log.Fatal(err)
 	}

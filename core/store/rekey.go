@@ -33,23 +33,11 @@ func (s *Store) Enrolled(user string) (bool, error) {
 // and opens files sealed with either key, so a crash at any point leaves
 // every user able to log in, and running Rekey again finishes the job.
 //
-// done is called after each user's file is re-sealed; it may be nil. A file
-// that is already sealed with the new key, written by a login during the
-// rotation or re-sealed by an interrupted one, is left as it is and not
-// reported: RekeyEach reports those too.
-func (s *Store) Rekey(done func(user string)) error {
-	return s.RekeyEach(func(user string, resealed bool) {
-		if resealed && done != nil {
-			done(user)
-		}
-	})
-}
-
-// RekeyEach rotates the host key as Rekey does, and calls report once for
-// each user's file when it is sealed with the new key: resealed is true if
-// RekeyEach re-sealed it, false if it already was. A file removed meanwhile
-// is not reported. report may be nil.
-func (s *Store) RekeyEach(report func(user string, resealed bool)) error {
+// report, which may be nil, is called once for each user's file when it is
+// sealed with the new key: resealed is true if Rekey re-sealed it, false if
+// it already was, written by a login during the rotation or re-sealed by an
+// interrupted one. A file removed meanwhile is not reported.
+func (s *Store) Rekey(report func(user string, resealed bool)) error {
 	next := s.keyFile + NewKeySuffix
 	if err := s.createNextKey(next); err != nil {
 		return err

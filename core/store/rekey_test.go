@@ -97,7 +97,12 @@ func TestRekey(t *testing.T) {
 	want := e.states(t)
 
 	var done []string
-	if err := e.s.Rekey(func(u string) { done = append(done, u) }); err != nil {
+	err := e.s.Rekey(func(u string, resealed bool) {
+		if resealed {
+			done = append(done, u)
+		}
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(done, rekeyUsers) {
