@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/pam-totp/pam-totp/core/backup"
 	"github.com/pam-totp/pam-totp/core/otp"
@@ -150,8 +149,7 @@ func (v *Verifier) update(user string, fn func(*store.State) error) error {
 // Unlock ends a lockout and clears the failure count.
 func (v *Verifier) Unlock(user string) error {
 	return v.update(user, func(st *store.State) error {
-		st.Failures, st.Lockouts, st.LockedUntil = 0, 0, time.Time{}
-		st.ConsecutiveFailures = 0
+		clearFailures(st)
 		return nil
 	})
 }

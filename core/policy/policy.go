@@ -219,8 +219,7 @@ func (v *Verifier) checkTOTP(st *store.State, code string, now time.Time) (Resul
 // use could not be recorded is not accepted: it could be used again.
 func (v *Verifier) succeed(tx *store.Tx, st *store.State, now time.Time, res Result) (Result, error) {
 	st.LastUsed = now
-	st.Failures, st.Lockouts, st.LockedUntil = 0, 0, time.Time{}
-	st.ConsecutiveFailures = 0
+	clearFailures(st)
 	if st.Confirmed.IsZero() {
 		st.Confirmed = now
 	}
@@ -243,9 +242,12 @@ func (v *Verifier) Lockout(st *store.State, now time.Time) *LockedError {
 	return nil
 }
 
-// countLimit bounds the stored count of consecutive failures far above any
-// failure_limit, so that it never overflows its field.
-const countLimit = 1 << 20
+// clearFailures forgets the failures and lockouts of st, as a success or
+// an unlock does.
+func clearFailures(st *store.State) {
+	st.Failures, st.Lockouts, st.LockedUntil = 0, 0, time.Time{}
+	st.ConsecutiveFailures = 0
+}
 
 // fail counts a failure, locks the user out after MaxFailures, or until an
 // administrator unlocks them after FailureLimit, and returns the error to
@@ -253,7 +255,7 @@ const countLimit = 1 << 20
 // store's error if the count could not be saved.
 func (v *Verifier) fail(tx *store.Tx, st *store.State, now time.Time) error {
 	st.Failures++
-	st.ConsecutiveFailures = min(st.ConsecutiveFailures+1, countLimit)
+	st.ConsecutiveFailures++
 	var locked *LockedError
 	if st.Failures >= v.Config.MaxFailures {
 		st.Lockouts++
