@@ -333,6 +333,25 @@ func (f *fixture) checkLockedUntilUnlock(t *testing.T, user string, inputs ...st
 	}
 }
 
+// waitOutLockout moves the clock to the end of user's timed lockout, if
+// there is one.
+func (f *fixture) waitOutLockout(t *testing.T, user string) {
+	t.Helper()
+	if st := f.status(t, user); f.clk.t.Before(st.LockedUntil) {
+		f.clk.t = st.LockedUntil
+	}
+}
+
+// failTimes makes n wrong attempts for user, waiting out each timed
+// lockout, so that every attempt is counted.
+func (f *fixture) failTimes(t *testing.T, user string, n int) {
+	t.Helper()
+	for range n {
+		f.refuse(t, user, "000000", policy.ErrWrongCode)
+		f.waitOutLockout(t, user)
+	}
+}
+
 // TestFailureLimit checks that FailureLimit consecutive failures, across
 // timed lockouts, lock the user out until an unlock, and not one fewer.
 func TestFailureLimit(t *testing.T) {
@@ -354,9 +373,7 @@ func TestFailureLimit(t *testing.T) {
 				if errors.As(err, &le) && le.UntilUnlock {
 					t.Fatalf("failure %d of %d: %v, want no lockout until an unlock yet", i, tt.limit, err)
 				}
-				if st := f.status(t, "alice"); f.clk.t.Before(st.LockedUntil) {
-					f.clk.t = st.LockedUntil // wait the timed lockout out
-				}
+				f.waitOutLockout(t, "alice")
 			}
 
 			err := f.refuse(t, "alice", "000000", policy.ErrWrongCode)
@@ -383,26 +400,17 @@ func TestFailureLimit(t *testing.T) {
 func TestFailureLimitResets(t *testing.T) {
 	f := newFixture(t, func(c *config.Config) { c.MaxFailures, c.FailureLimit = 2, 5 })
 	f.enroll(t, "alice", policy.EnrollOptions{})
-	fail := func(n int) {
-		t.Helper()
-		for range n {
-			f.refuse(t, "alice", "000000", policy.ErrWrongCode)
-			if st := f.status(t, "alice"); f.clk.t.Before(st.LockedUntil) {
-				f.clk.t = st.LockedUntil
-			}
-		}
-	}
-	fail(4)
+	f.failTimes(t, "alice", 4)
 	f.accept(t, "alice", f.code(t, "alice", 0), policy.Result{Method: policy.TOTP})
-	fail(4)
+	f.failTimes(t, "alice", 4)
 	if err := f.v.Unlock("alice"); err != nil {
 		t.Fatal(err)
 	}
-	fail(4)
+	f.failTimes(t, "alice", 4)
 	if _, err := f.v.Verify("alice", f.code(t, "alice", 1)); err != nil {
 		t.Fatalf("after 4 failures of 5: %v, want the code accepted", err)
 	}
-	fail(5)
+	f.failTimes(t, "alice", 5)
 	f.clk.Add(30 * time.Second)
 	f.checkLockedUntilUnlock(t, "alice")
 }
@@ -413,12 +421,7 @@ func TestFailureLimitResets(t *testing.T) {
 func TestFailureLimitLowered(t *testing.T) {
 	f := newFixture(t, func(c *config.Config) { c.MaxFailures, c.FailureLimit = 3, 100 })
 	f.enroll(t, "alice", policy.EnrollOptions{})
-	for range 7 {
-		f.refuse(t, "alice", "000000", policy.ErrWrongCode)
-		if st := f.status(t, "alice"); f.clk.t.Before(st.LockedUntil) {
-			f.clk.t = st.LockedUntil
-		}
-	}
+	f.failTimes(t, "alice", 7)
 	f.v.Config.FailureLimit = 7
 	f.checkLockedUntilUnlock(t, "alice")
 	if l := f.v.Lockout(f.status(t, "alice"), f.clk.t); l == nil || !l.UntilUnlock {
@@ -435,16 +438,7 @@ func TestFailureLimitKeepsCountWhenMaxFailuresChanges(t *testing.T) {
 		t.Run(fmt.Sprintf("%d to %d", tt.before, tt.after), func(t *testing.T) {
 			f := newFixture(t, func(c *config.Config) { c.MaxFailures, c.FailureLimit = tt.before, 40 })
 			f.enroll(t, "alice", policy.EnrollOptions{})
-			fail := func() {
-				t.Helper()
-				f.refuse(t, "alice", "000000", policy.ErrWrongCode)
-				if st := f.status(t, "alice"); f.clk.t.Before(st.LockedUntil) {
-					f.clk.t = st.LockedUntil
-				}
-			}
-			for range 30 {
-				fail()
-			}
+			f.failTimes(t, "alice", 30)
 			f.v.Config.MaxFailures = tt.after
 			if st := f.status(t, "alice"); st.ConsecutiveFailures != 30 {
 				t.Fatalf("ConsecutiveFailures = %d, want 30", st.ConsecutiveFailures)
@@ -452,9 +446,7 @@ func TestFailureLimitKeepsCountWhenMaxFailuresChanges(t *testing.T) {
 			if l := f.v.Lockout(f.status(t, "alice"), f.clk.t); l != nil {
 				t.Fatalf("after 30 of 40 failures: Lockout = %+v, want none", l)
 			}
-			for range 10 {
-				fail()
-			}
+			f.failTimes(t, "alice", 10)
 			f.checkLockedUntilUnlock(t, "alice")
 		})
 	}
