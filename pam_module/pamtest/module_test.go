@@ -134,58 +134,56 @@ func TestBackupCode(t *testing.T) {
 	}.check(t, f.ask(svc, u, en.BackupCodes[2]))
 }
 
+// TestLockout checks that max_failures consecutive wrong codes lock the
+// user out for a while, that failure_limit of them stop all guessing until
+// an administrator unlocks the user, and that an unlock ends either.
 func TestLockout(t *testing.T) {
-	f := newFixture(t, "max_failures: 2\nlockout_delay: 10m\nlockout_max: 1h")
-	u := sysUser(t, "daemon")
-	en := f.enroll(u)
-	svc := f.totp("")
-	wrong := code(en, 7)
-	expect{result: "PAM_AUTH_ERR", prompts: []string{prompt}}.check(t, f.ask(svc, u, wrong))
-	// The failure that starts the lockout says so.
-	expect{
-		result:  "PAM_AUTH_ERR",
-		log:     "refused: wrong code; too many failures, locked out until",
-		prompts: []string{prompt},
-		errors:  []string{"Too many wrong codes. Try again in 10m0s, after "},
-	}.check(t, f.ask(svc, u, wrong))
-	// While locked out, even the right code is refused, with PAM_MAXTRIES.
-	expect{
-		result: "PAM_MAXTRIES", log: "refused: locked out until", prompts: []string{prompt},
-		errors: []string{"Too many wrong codes. Try again in "},
-	}.check(t, f.ask(svc, u, code(en, 0)))
+	for _, tc := range []struct {
+		name, config         string
+		startLog, startErr   string // the wrong code that starts the lockout
+		lockedLog, lockedErr string // the right code while locked out
+	}{{
+		name:      "timed",
+		config:    "max_failures: 2\nlockout_delay: 10m\nlockout_max: 1h",
+		startLog:  "refused: wrong code; too many failures, locked out until",
+		startErr:  "Too many wrong codes. Try again in 10m0s, after ",
+		lockedLog: "refused: locked out until",
+		lockedErr: "Too many wrong codes. Try again in ",
+	}, {
+		name:   "until an unlock",
+		config: "max_failures: 2\nfailure_limit: 2",
+		startLog: "refused: wrong code; too many failures, " +
+			"locked out until an administrator unlocks the user",
+		startErr: "Too many wrong codes. This account is locked until an administrator unlocks it.",
+		lockedLog: "refused: locked out until an administrator unlocks the user " +
+			"('totpctl unlock')",
+		lockedErr: "This account is locked until an administrator unlocks it.",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.config)
+			u := sysUser(t, "daemon")
+			en := f.enroll(u)
+			svc := f.totp("")
+			wrong := code(en, 7)
+			expect{result: "PAM_AUTH_ERR", prompts: []string{prompt}}.check(t, f.ask(svc, u, wrong))
+			// The failure that starts the lockout says so.
+			expect{
+				result: "PAM_AUTH_ERR", log: tc.startLog, prompts: []string{prompt},
+				errors: []string{tc.startErr},
+			}.check(t, f.ask(svc, u, wrong))
+			// While locked out, even the right code is refused, with
+			// PAM_MAXTRIES.
+			expect{
+				result: "PAM_MAXTRIES", log: tc.lockedLog, prompts: []string{prompt},
+				errors: []string{tc.lockedErr},
+			}.check(t, f.ask(svc, u, code(en, 0)))
 
-	if err := mustVerifier(t, f).Unlock(u); err != nil {
-		t.Fatal(err)
+			if err := mustVerifier(t, f).Unlock(u); err != nil {
+				t.Fatal(err)
+			}
+			expect{result: "PAM_SUCCESS"}.check(t, f.ask(svc, u, code(en, 0)))
+		})
 	}
-	expect{result: "PAM_SUCCESS"}.check(t, f.ask(svc, u, code(en, 0)))
-}
-
-// TestLockoutUntilUnlock checks that failure_limit consecutive failures
-// stop all guessing until an administrator unlocks the user.
-func TestLockoutUntilUnlock(t *testing.T) {
-	f := newFixture(t, "max_failures: 2\nfailure_limit: 2")
-	u := sysUser(t, "daemon")
-	en := f.enroll(u)
-	svc := f.totp("")
-	wrong := code(en, 7)
-	expect{result: "PAM_AUTH_ERR", prompts: []string{prompt}}.check(t, f.ask(svc, u, wrong))
-	expect{
-		result:  "PAM_AUTH_ERR",
-		log:     "refused: wrong code; too many failures, locked out until an administrator unlocks the user",
-		prompts: []string{prompt},
-		errors:  []string{"Too many wrong codes. This account is locked until an administrator unlocks it."},
-	}.check(t, f.ask(svc, u, wrong))
-	expect{
-		result:  "PAM_MAXTRIES",
-		log:     "refused: locked out until an administrator unlocks the user ('totpctl unlock')",
-		prompts: []string{prompt},
-		errors:  []string{"This account is locked until an administrator unlocks it."},
-	}.check(t, f.ask(svc, u, code(en, 0)))
-
-	if err := mustVerifier(t, f).Unlock(u); err != nil {
-		t.Fatal(err)
-	}
-	expect{result: "PAM_SUCCESS"}.check(t, f.ask(svc, u, code(en, 0)))
 }
 
 func TestNotEnrolled(t *testing.T) {
