@@ -221,13 +221,13 @@ func (a *attempt) check(in string) outcome {
 	case err == nil:
 		return a.accepted(res)
 	case errors.Is(err, policy.ErrWrongCode):
-		if errors.As(err, &locked) {
-			// This wrong code started a lockout: asking for another
-			// code would only have it refused.
+		// A wrong code that started a lockout ends the attempt: another
+		// code would only be refused.
+		started := errors.As(err, &locked)
+		if started {
 			a.h.warn(lockoutMessage(locked, time.Now()))
-			return outcome{pamAuthErr, logNotice, "refused: " + err.Error(), false}
 		}
-		return outcome{pamAuthErr, logNotice, "refused: " + err.Error(), true}
+		return outcome{pamAuthErr, logNotice, "refused: " + err.Error(), !started}
 	case errors.As(err, &locked):
 		a.h.warn(lockoutMessage(locked, time.Now()))
 		return outcome{pamMaxtries, logWarning, "refused: " + locked.Error(), false}
