@@ -59,19 +59,8 @@ func (verifyCmd) run(a *app, args []string) error {
 	case err == nil:
 		a.reportAccepted(name, res)
 		return nil
-	case errors.Is(err, policy.ErrWrongCode) && errors.As(err, &locked) && locked.UntilUnlock:
-		// This wrong code started a lockout that only unlock ends; the
-		// error already names the command.
-		return fmt.Errorf("refused: %v", err)
-	case errors.Is(err, policy.ErrWrongCode) && errors.As(err, &locked):
-		// This wrong code started the lockout.
-		return fmt.Errorf("refused: %v (end it with '%s unlock %s')", err, progName, name)
-	case errors.As(err, &locked) && locked.UntilUnlock:
-		return fmt.Errorf("refused: %s is locked out until an administrator unlocks it "+
-			"(end it with '%s unlock %s')", name, progName, name)
 	case errors.As(err, &locked):
-		return fmt.Errorf("refused: %s is locked out until %s (end it with '%s unlock %s')",
-			name, locked.Until.Local().Format(time.RFC3339), progName, name)
+		return refusedLocked(name, locked)
 	case errors.Is(err, policy.ErrReplayed):
 		return fmt.Errorf("refused: the code is right but was already used; wait for the next one")
 	case errors.Is(err, policy.ErrWrongCode):
@@ -80,6 +69,24 @@ func (verifyCmd) run(a *app, args []string) error {
 		return fmt.Errorf("refused: %s is not enrolled (enroll with '%s enroll %s')", name, progName, name)
 	}
 	return fmt.Errorf("the code could not be checked: %w", err)
+}
+
+// refusedLocked says that name is locked out, and how to end it.
+func refusedLocked(name string, locked *policy.LockedError) error {
+	hint := fmt.Sprintf("(end it with '%s unlock %s')", progName, name)
+	if locked.Started {
+		// This wrong code started the lockout. The error says so, and
+		// names the command already when only unlock ends it.
+		if locked.UntilUnlock {
+			return fmt.Errorf("refused: %v", locked)
+		}
+		return fmt.Errorf("refused: %v %s", locked, hint)
+	}
+	until := locked.Until.Local().Format(time.RFC3339)
+	if locked.UntilUnlock {
+		until = "an administrator unlocks it"
+	}
+	return fmt.Errorf("refused: %s is locked out until %s %s", name, until, hint)
 }
 
 // readCode reads one line from standard input: without echo from a
