@@ -22,12 +22,7 @@ func (c *container) setConfig(t *testing.T, yaml string) {
 // 'totpctl unlock' lets the user back in.
 func TestLockout(t *testing.T) {
 	t.Parallel()
-	for _, m := range methods {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			testLockout(t, m)
-		})
-	}
+	forEachMethod(t, testLockout)
 }
 
 func testLockout(t *testing.T, m method) {
@@ -68,12 +63,7 @@ func testLockout(t *testing.T, m method) {
 // key is missing, is refused, not let through.
 func TestNullok(t *testing.T) {
 	t.Parallel()
-	for _, m := range methods {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			testNullok(t, m)
-		})
-	}
+	forEachMethod(t, testNullok)
 }
 
 func testNullok(t *testing.T, m method) {

@@ -30,6 +30,17 @@ var methods = []method{
 	{"publickey,keyboard-interactive", "p", true, profileCode, profileContrib, false},
 }
 
+// forEachMethod runs f as a parallel subtest for each authentication
+// method.
+func forEachMethod(t *testing.T, f func(*testing.T, method)) {
+	for _, m := range methods {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			f(t, m)
+		})
+	}
+}
+
 func (m method) creds(a *account, code string) creds {
 	return creds{password: a.password, code: code, publicKey: m.publicKey}
 }
@@ -58,18 +69,15 @@ func (m method) wantPrompts(t *testing.T, r result) {
 // TestLogin logs in through sshd with golang.org/x/crypto/ssh, for each
 // authentication method, each subtest with its own user.
 func TestLogin(t *testing.T) {
-	for _, m := range methods {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			c := sharedContainer(t, m.profile)
-			for _, tc := range loginTests {
-				t.Run(tc.name, func(t *testing.T) {
-					t.Parallel()
-					tc.f(t, c, m)
-				})
-			}
-		})
-	}
+	forEachMethod(t, func(t *testing.T, m method) {
+		c := sharedContainer(t, m.profile)
+		for _, tc := range loginTests {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				tc.f(t, c, m)
+			})
+		}
+	})
 }
 
 var loginTests = []struct {
@@ -197,30 +205,27 @@ func testEmptyState(t *testing.T, c *container, m method) {
 // each prompt (or, where the code is the only prompt, sshpass), and checks
 // one code against oathtool.
 func TestOpenSSH(t *testing.T) {
-	for _, m := range methods {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			c := sharedContainer(t, m.profile)
-			acc := c.enroll(t, c.user(t, m.prefix), c.user(t, m.prefix), c.user(t, m.prefix))
-			a, b := acc[0], acc[1]
+	forEachMethod(t, func(t *testing.T, m method) {
+		c := sharedContainer(t, m.profile)
+		acc := c.enroll(t, c.user(t, m.prefix), c.user(t, m.prefix), c.user(t, m.prefix))
+		a, b := acc[0], acc[1]
 
-			r := c.opensshLogin(b.user, m.creds(b, b.wrongCode()))
-			want(t, "wrong code", r, refused)
-			m.wantPrompts(t, r)
+		r := c.opensshLogin(b.user, m.creds(b, b.wrongCode()))
+		want(t, "wrong code", r, refused)
+		m.wantPrompts(t, r)
 
-			code := oathtoolCode(t, a)
-			r = c.opensshLogin(a.user, m.creds(a, code))
-			want(t, "right code from oathtool", r, loggedIn)
-			m.wantPrompts(t, r)
-			want(t, "same code again", c.opensshLogin(a.user, m.creds(a, code)), refused)
+		code := oathtoolCode(t, a)
+		r = c.opensshLogin(a.user, m.creds(a, code))
+		want(t, "right code from oathtool", r, loggedIn)
+		m.wantPrompts(t, r)
+		want(t, "same code again", c.opensshLogin(a.user, m.creds(a, code)), refused)
 
-			if !m.password {
-				d := acc[2]
-				r = c.sshpassLogin(d.user, m.publicKey, "Verification code", d.codeSteps(0))
-				want(t, "right code through sshpass", r, loggedIn)
-			}
-		})
-	}
+		if !m.password {
+			d := acc[2]
+			r = c.sshpassLogin(d.user, m.publicKey, "Verification code", d.codeSteps(0))
+			want(t, "right code through sshpass", r, loggedIn)
+		}
+	})
 }
 
 // oathtoolCode returns the account's current code from oathtool, and checks
